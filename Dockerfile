@@ -1,0 +1,74 @@
+# syntax=docker/dockerfile:1
+# Image for the petition site: one image runs the web server (default CMD), the Celery
+# worker and Celery beat (see docker-compose.yml).
+
+# --- Build stage: dependencies, translation catalogues, static files ------------------------
+FROM python:3.12-slim-bookworm AS build
+
+COPY --from=ghcr.io/astral-sh/uv:0.9 /uv /uvx /bin/
+
+# gettext provides msgfmt for compilemessages; it stays in this stage only.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gettext \
+    && rm -rf /var/lib/apt/lists/*
+
+# The virtual environment lives outside the project tree so compilemessages does not walk it.
+ENV UV_PROJECT_ENVIRONMENT=/opt/venv \
+    UV_COMPILE_BYTECODE=1 \
+    UV_LINK_MODE=copy \
+    UV_PYTHON_DOWNLOADS=0
+
+WORKDIR /app
+
+# Dependency layer: only rebuilt when pyproject.toml or uv.lock change.
+RUN --mount=type=cache,target=/root/.cache/uv \
+    --mount=type=bind,source=uv.lock,target=uv.lock \
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \
+    uv sync --frozen --no-dev --no-install-project
+
+COPY . /app
+
+# Build-only values: DEBUG=false selects the manifest static storage, which in turn requires
+# SECRET_KEY and ALLOWED_HOSTS. They exist only for this RUN and are not kept in the image.
+RUN mkdir -p locale \
+    && DEBUG=false \
+       SECRET_KEY=build-only-not-a-secret \
+       ALLOWED_HOSTS=build.invalid \
+       /opt/venv/bin/python manage.py compilemessages \
+    && DEBUG=false \
+       SECRET_KEY=build-only-not-a-secret \
+       ALLOWED_HOSTS=build.invalid \
+       /opt/venv/bin/python manage.py collectstatic --noinput
+
+# --- Runtime stage ---------------------------------------------------------------------------
+FROM python:3.12-slim-bookworm AS runtime
+
+ENV PATH="/opt/venv/bin:$PATH" \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=petition.settings \
+    PRIVATE_STORAGE_ROOT=/data/private
+
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home \
+       --shell /usr/sbin/nologin app \
+    && mkdir -p /data/private \
+    && chown app:app /data/private \
+    && chmod 0700 /data/private
+
+# Code and virtual environment stay owned by root: the app user can read but not change them.
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /app /app
+
+WORKDIR /app
+USER app
+
+EXPOSE 8000
+
+# /healthz is exempt from the HTTPS redirect. The Host header is the first ALLOWED_HOSTS
+# entry so host validation accepts the probe.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import os,urllib.request as u;h=(os.environ.get('ALLOWED_HOSTS') or 'localhost').split(',')[0].strip();h='localhost' if h in ('','*') else ('health'+h if h[0]=='.' else h);u.urlopen(u.Request('http://127.0.0.1:8000/healthz',headers={'Host':h}),timeout=4)"]
+
+# The access log leaves out client addresses and query strings (see LOGGING in settings).
+CMD ["sh", "-c", "exec gunicorn petition.wsgi --bind 0.0.0.0:8000 --workers ${WEB_CONCURRENCY:-2} --no-control-socket --access-logfile - --access-logformat '%(t)s %(m)s %(U)s %(s)s %(b)s %(L)s'"]

@@ -1,0 +1,77 @@
+# Two commands set everything up on a fresh machine:
+#   make run    - install, migrate, load the statement and serve http://127.0.0.1:8000/
+#   make test   - install and run the whole test suite
+# Needs Python >= 3.12 (found on PATH or through pyenv) and installs uv if it is missing.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# pyenv shims refuse versions that are not enabled: enable every installed 3.12+ for this run.
+PYENV_312 := $(shell command -v pyenv >/dev/null 2>&1 && pyenv versions --bare 2>/dev/null | grep -E '^3\.(1[2-9]|[2-9][0-9])(\.[0-9]+)?$$' | sort -rV | paste -sd: -)
+ifneq ($(PYENV_312),)
+export PYENV_VERSION := $(PYENV_312):$(shell pyenv global 2>/dev/null | paste -sd: -)
+endif
+
+# (make 4.3 does not pass exported variables to $(shell), hence the explicit prefix.)
+PYTHON := $(shell export PYENV_VERSION="$(PYENV_VERSION)"; for p in python3.12 python3.13 python3 python; do \
+	exe=$$($$p -c 'import sys; print(sys.executable if sys.version_info >= (3, 12) else "")' 2>/dev/null); \
+	if [ -n "$$exe" ]; then echo "$$exe"; break; fi; done)
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help install run test lint format check messages bench chaos clean
+
+help:
+	@echo "make run    - set up and serve the site at http://$(HOST):$(PORT)/ (embedded default)"
+	@echo "make test   - run the whole test suite"
+	@echo "make lint   - ruff check and format check"
+	@echo "make bench  - load benchmarks against the production-like stack"
+
+.tools/bin/uv:
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required (none found on PATH or in pyenv)."; exit 1; }
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv
+
+$(VENV)/.installed: pyproject.toml uv.lock | $(UV)
+	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required (none found on PATH or in pyenv)."; exit 1; }
+	UV_PYTHON=$(PYTHON) UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen
+	@touch $@
+
+install: $(VENV)/.installed messages
+
+messages: $(VENV)/.installed
+	@$(MANAGE) compilemessages --ignore '.venv/*' --ignore '.tools/*' -v0
+
+run: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_statement
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+test: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+check: $(VENV)/.installed
+	$(MANAGE) makemigrations --check --dry-run
+	DEBUG=false SECRET_KEY=check-only-$$(date +%s)-not-a-real-secret-key-0123456789abcdef ALLOWED_HOSTS=example.org EMAIL_URL=smtp://127.0.0.1:25 \
+		$(MANAGE) check --deploy --fail-level WARNING
+
+bench: install
+	$(PY) -m tests.bench.run
+
+chaos: install
+	$(VENV)/bin/pytest -m chaos $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .tools staticfiles

@@ -1,0 +1,121 @@
+"""Small readers for environment variables and the URLs the settings accept."""
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _fail(message: str) -> None:
+    sys.exit(f"Configuration error: {message}")
+
+
+def env_str(name: str, default: str) -> str:
+    return os.environ.get(name, default).strip()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    _fail(f"{name} must be true or false, not {raw!r}.")
+    return default  # pragma: no cover - _fail exits
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        _fail(f"{name} must be a whole number, not {raw!r}.")
+    return default  # pragma: no cover - _fail exits
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def database_config(url: str, *, sqlite_path: Path, pool_max: int) -> dict:
+    """Turn DATABASE_URL into a Django DATABASES entry; no URL means the SQLite file."""
+    if not url:
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": sqlite_path,
+            # WAL lets readers proceed while one writer commits; the timeout waits out locks.
+            "OPTIONS": {
+                "timeout": 20,
+                "transaction_mode": "IMMEDIATE",
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+        }
+    parts = urlsplit(url)
+    if parts.scheme.startswith("sqlite"):
+        path = unquote(parts.path)
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": path[1:] if path else sqlite_path}
+    if parts.scheme not in {"postgres", "postgresql", "pgsql"}:
+        _fail(f"DATABASE_URL scheme {parts.scheme!r} is not supported (use postgresql://).")
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    options: dict = {}
+    if pool_max > 0:
+        # psycopg 3's pool: each process keeps a few connections open and shares them.
+        options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": 10}
+    if "sslmode" in query:
+        options["sslmode"] = query["sslmode"]
+    config = {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parts.path.lstrip("/")) or "petition",
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "OPTIONS": options,
+        "TEST": {"NAME": query.get("test_name") or None},
+    }
+    if not options.get("pool"):
+        config["CONN_MAX_AGE"] = 60
+        config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
+def cache_url(redis_url: str, db: int) -> str:
+    """The same Redis server as the broker, on another logical database."""
+    parts = urlsplit(redis_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
+
+
+def email_config(url: str, *, timeout: int) -> dict:
+    """EMAIL_URL as a MAILERS entry: smtp://user:pass@host:port, smtps:// (implicit TLS),
+    ?tls=1 for STARTTLS, console:// (the default) or locmem:// (tests)."""
+    if not url or url.startswith("console:"):
+        return {"BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parts = urlsplit(url)
+    if parts.scheme == "locmem":
+        return {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    if parts.scheme not in {"smtp", "smtps"}:
+        _fail(f"EMAIL_URL scheme {parts.scheme!r} is not supported (use smtp:// or smtps://).")
+    query = {k: v[-1].lower() for k, v in parse_qs(parts.query).items()}
+    return {
+        "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "OPTIONS": {
+            "host": parts.hostname or "localhost",
+            "port": parts.port or (465 if parts.scheme == "smtps" else 25),
+            "username": unquote(parts.username or ""),
+            "password": unquote(parts.password or ""),
+            "use_ssl": parts.scheme == "smtps",
+            "use_tls": query.get("tls") in {"1", "true", "yes"},
+            "timeout": timeout,
+        },
+    }

@@ -1,0 +1,338 @@
+"""Settings for the petition site, driven by environment variables.
+
+With no environment at all this runs the embedded default: an SQLite file, Celery tasks run
+eagerly in-process, emails printed to the console, DEBUG on and a development-only secret.
+Production sets DEBUG=false and must then provide SECRET_KEY and ALLOWED_HOSTS; see
+.env.example and the README for every variable.
+"""
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from celery.schedules import crontab
+from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy as _
+
+from petition.env import (
+    cache_url,
+    database_config,
+    email_config,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def _missing(name: str) -> None:
+    """Stop start-up with one readable line instead of a traceback."""
+    sys.exit(f"Configuration error: {name} must be set when DEBUG is false (see .env.example).")
+
+
+DEBUG = env_bool("DEBUG", True)
+
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        _missing("SECRET_KEY")
+    # Development only: never valid in production because DEBUG=false requires a real key.
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"  # noqa: S105
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
+if not ALLOWED_HOSTS:
+    if not DEBUG:
+        _missing("ALLOWED_HOSTS")
+    ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [SITE_URL])
+
+# Number of reverse proxies in front of the app that append to X-Forwarded-For. 0 means the
+# client address is REMOTE_ADDR and X-Forwarded-For is ignored, so it cannot be forged.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+
+HTTPS = env_bool("HTTPS", not DEBUG)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_countries",
+    "django_ratelimit",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "statements",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "statements.middleware.DatabaseUnavailableMiddleware",
+]
+
+ROOT_URLCONF = "petition.urls"
+WSGI_APPLICATION = "petition.wsgi.application"
+ASGI_APPLICATION = "petition.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "statements.context_processors.site",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+# DATABASE_URL selects PostgreSQL (psycopg 3 with its connection pool); without it, SQLite.
+DATABASES = {
+    "default": database_config(
+        env_str("DATABASE_URL", ""),
+        sqlite_path=BASE_DIR / "db.sqlite3",
+        pool_max=env_int("DATABASE_POOL_MAX", 8),
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: broker on one logical database, cache on another --------------------------------
+REDIS_URL = env_str("REDIS_URL", "")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": cache_url(REDIS_URL, env_int("REDIS_CACHE_DB", 1)),
+            "KEY_PREFIX": "petition",
+            "TIMEOUT": 300,
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "petition",
+        }
+    }
+
+SILENCED_SYSTEM_CHECKS = [
+    # django-ratelimit only lists django-redis as supported; Django's own RedisCache has the
+    # atomic add/incr it needs (django-ratelimit issue #283).
+    "django_ratelimit.W001",
+]
+if not REDIS_URL:
+    # The embedded default runs one process, where the local-memory cache is shared by every
+    # request; production always sets REDIS_URL.
+    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+
+# --- Celery ---------------------------------------------------------------------------------
+CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+# A worker killed mid-task must not acknowledge it, so the task is delivered again.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_PREFETCH_MULTIPLIER", 4)
+# Every countdown, retry and time limit stays well below this (see statements/tasks.py).
+CELERY_BROKER_VISIBILITY_TIMEOUT = 3600
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_TASK_ROUTES = {
+    "statements.tasks.export_build": {"queue": "exports"},
+}
+CELERY_TASK_SOFT_TIME_LIMIT = 600
+CELERY_TASK_TIME_LIMIT = 900
+CELERY_BEAT_SCHEDULE = {
+    "confirmation-sweep": {
+        "task": "statements.tasks.confirmation_sweep",
+        "schedule": timedelta(minutes=5),
+    },
+    "signature-purge": {
+        "task": "statements.tasks.signature_purge",
+        "schedule": crontab(minute=17, hour=3),
+    },
+    "counts-refresh": {
+        "task": "statements.tasks.counts_refresh",
+        "schedule": timedelta(seconds=30),
+    },
+}
+
+# --- Email ----------------------------------------------------------------------------------
+MAILERS = {"default": email_config(env_str("EMAIL_URL", ""), timeout=env_int("EMAIL_TIMEOUT", 10))}
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Solidarity petition <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Internationalisation -------------------------------------------------------------------
+LANGUAGE_CODE = "es"
+LANGUAGES = [
+    ("es", _("Spanish")),
+    ("en", _("English")),
+    ("ru", _("Russian")),
+]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_COOKIE_SECURE = HTTPS
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
+
+# --- Static files ---------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Private files (exports): never under STATIC_ROOT, never served directly.
+PRIVATE_STORAGE_ROOT = Path(env_str("PRIVATE_STORAGE_ROOT", str(BASE_DIR / "private")))
+
+# --- Security -------------------------------------------------------------------------------
+SECURE_CSP = {
+    "default-src": [CSP.NONE],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "font-src": [CSP.SELF],
+    "connect-src": [CSP.SELF],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "object-src": [CSP.NONE],
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The health check answers load balancers over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Form posts larger than this are refused before they reach a view.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
+# --- Staff accounts (django-allauth) --------------------------------------------------------
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_ADAPTER = "statements.staff.adapter.StaffAccountAdapter"
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = False
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Solidarity petition"
+# Staff must enrol TOTP before any staff page; only the embedded default may turn it off.
+STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", True)
+if not STAFF_REQUIRE_MFA and not DEBUG:
+    sys.exit("Configuration error: STAFF_REQUIRE_MFA=false is only allowed when DEBUG is true.")
+STAFF_INVITATION_MAX_AGE = timedelta(days=env_int("STAFF_INVITATION_DAYS", 3))
+
+# --- Signing --------------------------------------------------------------------------------
+SIGNATURE_TOKEN_MAX_AGE = timedelta(days=env_int("SIGNATURE_TOKEN_DAYS", 7))
+WITHDRAW_TOKEN_MAX_AGE = timedelta(days=env_int("WITHDRAW_TOKEN_DAYS", 365))
+SIGNATURE_RETENTION = timedelta(days=env_int("SIGNATURE_RETENTION_DAYS", 30))
+SIGNATURE_MAX_EMAILS = env_int("SIGNATURE_MAX_EMAILS", 3)
+# Key for hashing client IP addresses; derived from SECRET_KEY unless set.
+IP_HASH_KEY = env_str("IP_HASH_KEY", "")
+PRIVACY_NOTICE_VERSION = "2026-11"
+COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 10)
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 10)
+
+RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
+# Budgets for the sign form, in django-ratelimit's "count/period" notation.
+SIGN_RATE_IP_BURST = env_str("SIGN_RATE_IP_BURST", "5/m")
+SIGN_RATE_IP_SUSTAINED = env_str("SIGN_RATE_IP_SUSTAINED", "50/h")
+SIGN_RATE_EMAIL = env_str("SIGN_RATE_EMAIL", "3/h")
+
+EXPORT_MAX_AGE = timedelta(days=env_int("EXPORT_DAYS", 7))
+
+# --- Logging: no personal data; the formatter never receives emails or IPs ------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Request logs would carry query strings (tokens); errors still reach "django".
+        "django.server": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,85 @@
+"""Public counts: cached and batched, so signing never updates a hot row and reading never
+counts rows per request.
+
+The counts live in the cache, one key per statement and kind. A state change that enters or
+leaves the public set adjusts its key atomically after commit (INCR, not a row update); a miss
+recomputes both kinds with one grouped query; the periodic task `counts_refresh` rewrites them
+from the database, which corrects any drift. A short in-process memo absorbs bursts of reads.
+If the cache is unreachable the counts come from the database and the page still renders.
+"""
+
+import logging
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models import Count
+
+from statements.models import Signature
+
+logger = logging.getLogger(__name__)
+
+KINDS = (Signature.Kind.INDIVIDUAL, Signature.Kind.ORGANISATION)
+# Long enough to outlive the refresh period; the refresh and the bumps keep it current.
+CACHE_SECONDS = 300
+_memo: dict[int, tuple[float, dict[str, int]]] = {}
+
+
+def _key(statement_id: int, kind: str) -> str:
+    return f"counts:v1:{statement_id}:{kind}"
+
+
+def count_from_database(statement_id: int) -> dict[str, int]:
+    rows = (
+        Signature.objects.filter(statement_id=statement_id, state__in=Signature.PUBLIC_STATES)
+        .values("kind")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = {kind.value: 0 for kind in KINDS}
+    for row in rows:
+        counts[row["kind"]] = row["n"]
+    return counts
+
+
+def refresh(statement_id: int) -> dict[str, int]:
+    counts = count_from_database(statement_id)
+    try:
+        cache.set_many({_key(statement_id, k): v for k, v in counts.items()}, CACHE_SECONDS)
+    except Exception:
+        logger.warning("counts cache unavailable; serving counts from the database")
+    _memo[statement_id] = (time.monotonic() + settings.COUNTS_CACHE_SECONDS, counts)
+    return counts
+
+
+def get_counts(statement_id: int) -> dict[str, int]:
+    """{"individual": n, "organisation": m} for the statement's public signatures."""
+    memo = _memo.get(statement_id)
+    if memo and memo[0] > time.monotonic():
+        return memo[1]
+    keys = [_key(statement_id, kind) for kind in KINDS]
+    try:
+        cached = cache.get_many(keys)
+    except Exception:
+        logger.warning("counts cache unavailable; serving counts from the database")
+        cached = {}
+    if len(cached) == len(keys):
+        counts = {kind.value: max(int(cached[_key(statement_id, kind)]), 0) for kind in KINDS}
+        _memo[statement_id] = (time.monotonic() + min(settings.COUNTS_CACHE_SECONDS, 2), counts)
+        return counts
+    return refresh(statement_id)
+
+
+def _bump(statement_id: int, kind: str, delta: int) -> None:
+    _memo.pop(statement_id, None)
+    try:
+        cache.incr(_key(statement_id, kind), delta)
+    except ValueError:
+        pass  # not cached: the next read counts from the database
+    except Exception:
+        logger.warning("counts cache unavailable; the periodic refresh will correct the count")
+
+
+def bump_on_commit(statement_id: int, kind: str, delta: int) -> None:
+    transaction.on_commit(lambda: _bump(statement_id, kind, delta))

@@ -1,0 +1,193 @@
+"""Sign forms: validate and normalise what people type. They never save or send."""
+
+from django import forms
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from statements.models import Signature
+from statements.normalise import clean_text, has_forbidden_characters
+from statements.services import SignatureData
+
+LIMITS = Signature.LIMITS
+Kind = Signature.Kind
+
+
+class CleanCharField(forms.CharField):
+    """A text field that accepts every script but no control characters."""
+
+    def __init__(self, *args, multiline: bool = False, **kwargs):
+        self.multiline = multiline
+        kwargs.setdefault("strip", False)
+        super().__init__(*args, **kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return ""
+        if has_forbidden_characters(value, multiline=self.multiline):
+            raise forms.ValidationError(
+                _("Please remove control characters from this field."), code="control"
+            )
+        return clean_text(value, multiline=self.multiline)
+
+
+def _country_choices():
+    # django-countries sorts the names in the active language when iterated.
+    return [("", _("Choose a country"))] + [(code, name) for code, name in countries]
+
+
+class SignForm(forms.Form):
+    """Fields shared by both kinds of signature."""
+
+    kind: str
+
+    # Left empty by people: the field is hidden from them and from screen readers, while
+    # simple bots fill in every input they find.
+    nickname = forms.CharField(required=False, label=_("Leave this field empty"))
+
+    country = forms.TypedChoiceField(label=_("Country"), choices=_country_choices)
+    city = CleanCharField(label=_("City"), max_length=LIMITS["city"], required=False)
+    consent = forms.BooleanField(
+        label=_("I have read the privacy notice and agree that my data is processed as it says."),
+        error_messages={"required": _("Please agree to the privacy notice to sign.")},
+    )
+
+    def is_bot(self) -> bool:
+        return bool(self.data.get(self.add_prefix("nickname")))
+
+    def to_data(self, *, language: str) -> SignatureData:
+        cd = self.cleaned_data
+        return SignatureData(
+            kind=self.kind,
+            full_name=cd["full_name"],
+            email=cd["email"],
+            country=cd["country"],
+            city=cd.get("city", ""),
+            affiliation=cd.get("affiliation", ""),
+            show_publicly=cd.get("show_publicly", False),
+            comment=cd.get("comment", ""),
+            organisation_name=cd.get("organisation_name", ""),
+            organisation_type=cd.get("organisation_type", ""),
+            website=cd.get("website", ""),
+            contact_role=cd.get("contact_role", ""),
+            authorised=cd.get("authorised", False),
+            language=language,
+            consent_version=settings.PRIVACY_NOTICE_VERSION,
+        )
+
+
+class IndividualSignForm(SignForm):
+    kind = Kind.INDIVIDUAL
+    field_order = [
+        "full_name",
+        "email",
+        "country",
+        "city",
+        "affiliation",
+        "comment",
+        "show_publicly",
+        "consent",
+        "nickname",
+    ]
+
+    full_name = CleanCharField(
+        label=_("Full name"),
+        max_length=LIMITS["full_name"],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=LIMITS["email"],
+        help_text=_("We send you a link to confirm your signature. It is never published."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    affiliation = CleanCharField(
+        label=_("Affiliation or occupation"),
+        help_text=_("Optional: your union, workplace or occupation."),
+        max_length=LIMITS["affiliation"],
+        required=False,
+    )
+    comment = CleanCharField(
+        label=_("Comment"),
+        help_text=_("Optional, at most 500 characters."),
+        max_length=LIMITS["comment"],
+        required=False,
+        multiline=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    show_publicly = forms.BooleanField(
+        label=_("Show my name on the public list of signatories"), required=False
+    )
+
+
+class OrganisationSignForm(SignForm):
+    kind = Kind.ORGANISATION
+    field_order = [
+        "organisation_name",
+        "organisation_type",
+        "country",
+        "city",
+        "website",
+        "full_name",
+        "contact_role",
+        "email",
+        "comment",
+        "authorised",
+        "consent",
+        "nickname",
+    ]
+
+    organisation_name = CleanCharField(
+        label=_("Organisation name"),
+        max_length=LIMITS["organisation_name"],
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
+    )
+    organisation_type = forms.ChoiceField(
+        label=_("Type of organisation"),
+        choices=[("", _("Choose a type")), *list(Signature.OrganisationType.choices)],
+    )
+    website = forms.URLField(
+        label=_("Website"),
+        max_length=LIMITS["website"],
+        required=False,
+        assume_scheme="https",
+        widget=forms.URLInput(attrs={"autocomplete": "url"}),
+    )
+    full_name = CleanCharField(
+        label=_("Contact person's name"),
+        max_length=LIMITS["full_name"],
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    contact_role = CleanCharField(
+        label=_("Contact person's role"),
+        help_text=_("For example: general secretary, press officer."),
+        max_length=LIMITS["contact_role"],
+    )
+    email = forms.EmailField(
+        label=_("Contact email"),
+        max_length=LIMITS["email"],
+        help_text=_("We send a link to confirm the endorsement. It is never published."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    comment = CleanCharField(
+        label=_("Message"),
+        help_text=_("Optional, at most 500 characters."),
+        max_length=LIMITS["comment"],
+        required=False,
+        multiline=True,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+    authorised = forms.BooleanField(
+        label=_("I am authorised to sign on behalf of this organisation"),
+        error_messages={"required": _("Only someone authorised by the organisation may sign.")},
+    )
+
+    def clean_website(self):
+        website = self.cleaned_data["website"]
+        if website and not website.lower().startswith(("http://", "https://")):
+            raise forms.ValidationError(_("Enter a web address starting with https://."))
+        return website
+
+
+SIGN_FORMS = {Kind.INDIVIDUAL: IndividualSignForm, Kind.ORGANISATION: OrganisationSignForm}

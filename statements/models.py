@@ -1,0 +1,327 @@
+"""Statements, their translations and demands, signatures, staff audit and exports.
+
+Invariants live here as database constraints, so no code path can break them: one signature
+per statement, kind and normalised email; one endorsement per organisation name and country;
+organisation rows carry their organisation fields; states come from an explicit set; every
+text column has a length limit that SQLite enforces too (PostgreSQL's varchar does already).
+"""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+
+def _max_length(*fields: tuple[str, int], prefix: str) -> list[models.CheckConstraint]:
+    return [
+        models.CheckConstraint(
+            condition=models.lookups.LessThanOrEqual(Length(name), limit),
+            name=f"{prefix}_{name}_length",
+        )
+        for name, limit in fields
+    ]
+
+
+class Statement(models.Model):
+    slug = models.SlugField(_("slug"), max_length=80, unique=True)
+    original_language = models.CharField(
+        _("original language"), max_length=10, default="es", choices=settings.LANGUAGES
+    )
+    is_default = models.BooleanField(
+        _("default statement"), default=False, help_text=_("Shown at the site's root.")
+    )
+    signing_open = models.BooleanField(_("signing open"), default=True)
+    moderate_individuals = models.BooleanField(
+        _("moderate individual signatures"),
+        default=False,
+        help_text=_("Individuals then count only once a moderator approves them."),
+    )
+    published_on = models.DateField(_("published on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("statement")
+        verbose_name_plural = _("statements")
+        ordering = ["-is_default", "slug"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_statement"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class StatementTranslation(models.Model):
+    """The statement's text in one language. Body paragraphs are separated by blank lines."""
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(_("language"), max_length=10)
+    is_original = models.BooleanField(_("original text"), default=False)
+    translation_note = models.CharField(_("translation note"), max_length=300, blank=True)
+    title = models.CharField(_("title"), max_length=500)
+    body = models.TextField(_("body"), help_text=_("Paragraphs separated by a blank line."))
+    slogans = models.TextField(_("closing slogans"), blank=True, help_text=_("One per line."))
+    demands_intro = models.CharField(_("demands introduction"), max_length=300, blank=True)
+    signed_by = models.CharField(_("signed by"), max_length=300, blank=True)
+    date_line = models.CharField(_("date line"), max_length=100, blank=True)
+    # Digest of the text as last loaded from the repository's files; load_statement compares
+    # it with the row so that it never overwrites an organiser's edit made in the admin.
+    source_digest = models.CharField(max_length=64, blank=True, editable=False)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("statement text")
+        verbose_name_plural = _("statement texts")
+        ordering = ["statement", "-is_original", "language"]
+        constraints = [
+            models.UniqueConstraint(fields=["statement", "language"], name="one_text_per_language"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement.slug} [{self.language}]"
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [p.strip() for p in self.body.replace("\r\n", "\n").split("\n\n") if p.strip()]
+
+    @property
+    def slogan_lines(self) -> list[str]:
+        return [s.strip() for s in self.slogans.splitlines() if s.strip()]
+
+
+class Demand(models.Model):
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="demands")
+    position = models.PositiveSmallIntegerField(_("position"))
+
+    class Meta:
+        verbose_name = _("demand")
+        verbose_name_plural = _("demands")
+        ordering = ["statement", "position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "position"], name="one_demand_per_position"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.statement.slug} #{self.position}"
+
+
+class DemandTranslation(models.Model):
+    demand = models.ForeignKey(Demand, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(_("language"), max_length=10)
+    text = models.CharField(_("text"), max_length=1000)
+
+    class Meta:
+        verbose_name = _("demand text")
+        verbose_name_plural = _("demand texts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["demand", "language"], name="one_demand_text_per_language"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class SignatureKind(models.TextChoices):
+    INDIVIDUAL = "individual", _("Individual")
+    ORGANISATION = "organisation", _("Organisation")
+
+
+class SignatureState(models.TextChoices):
+    PENDING = "pending", _("Awaiting email confirmation")
+    CONFIRMED = "confirmed", _("Confirmed")
+    AWAITING_MODERATION = "awaiting_moderation", _("Awaiting moderation")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    FRAUDULENT = "fraudulent", _("Fraudulent")
+
+
+class OrganisationType(models.TextChoices):
+    TRADE_UNION = "trade_union", _("Trade union")
+    PARTY = "party", _("Political party")
+    MOVEMENT = "movement", _("Social movement")
+    YOUTH = "youth", _("Student or youth organisation")
+    NGO = "ngo", _("NGO or association")
+    MEDIA = "media", _("Media")
+    OTHER = "other", _("Other")
+
+
+# States whose signatures count publicly and appear on the public list.
+PUBLIC_STATES = frozenset({SignatureState.CONFIRMED, SignatureState.APPROVED})
+
+SIGNATURE_LIMITS = {
+    "full_name": 200,
+    "email": 254,
+    "email_key": 254,
+    "city": 100,
+    "affiliation": 200,
+    "comment": 500,
+    "organisation_name": 200,
+    "organisation_name_key": 200,
+    "website": 300,
+    "contact_role": 100,
+    "moderation_reason": 500,
+    "delivery_error": 300,
+}
+
+
+class Signature(models.Model):
+    """One individual signature or one organisational endorsement of a statement."""
+
+    Kind = SignatureKind
+    State = SignatureState
+    OrganisationType = OrganisationType
+    PUBLIC_STATES = PUBLIC_STATES
+    LIMITS = SIGNATURE_LIMITS
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="signatures")
+    kind = models.CharField(_("kind"), max_length=20, choices=SignatureKind.choices)
+    state = models.CharField(
+        _("state"),
+        max_length=24,
+        choices=SignatureState.choices,
+        default=SignatureState.PENDING,
+        db_index=True,
+    )
+    language = models.CharField(_("language"), max_length=10, default="es")
+
+    # The individual, or the organisation's contact person.
+    full_name = models.CharField(_("full name"), max_length=SIGNATURE_LIMITS["full_name"])
+    email = models.EmailField(_("email"), max_length=SIGNATURE_LIMITS["email"])
+    email_key = models.CharField(max_length=SIGNATURE_LIMITS["email_key"], editable=False)
+    country = CountryField(_("country"))
+    city = models.CharField(_("city"), max_length=SIGNATURE_LIMITS["city"], blank=True)
+    affiliation = models.CharField(
+        _("affiliation or occupation"), max_length=SIGNATURE_LIMITS["affiliation"], blank=True
+    )
+    show_publicly = models.BooleanField(_("show name publicly"), default=False)
+    comment = models.CharField(_("comment"), max_length=SIGNATURE_LIMITS["comment"], blank=True)
+
+    # Organisations only.
+    organisation_name = models.CharField(
+        _("organisation name"), max_length=SIGNATURE_LIMITS["organisation_name"], blank=True
+    )
+    organisation_name_key = models.CharField(
+        max_length=SIGNATURE_LIMITS["organisation_name_key"], blank=True, editable=False
+    )
+    organisation_type = models.CharField(
+        _("organisation type"), max_length=20, choices=OrganisationType.choices, blank=True
+    )
+    website = models.URLField(_("website"), max_length=SIGNATURE_LIMITS["website"], blank=True)
+    contact_role = models.CharField(
+        _("contact role"), max_length=SIGNATURE_LIMITS["contact_role"], blank=True
+    )
+    authorised = models.BooleanField(_("authorised to sign"), default=False)
+
+    # Consent and provenance: the notice version that was shown; a keyed hash, never the IP.
+    consent_version = models.CharField(max_length=20)
+    consent_at = models.DateTimeField()
+    ip_hash = models.CharField(max_length=64, blank=True, db_index=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    moderation_reason = models.CharField(
+        max_length=SIGNATURE_LIMITS["moderation_reason"], blank=True
+    )
+
+    # Email delivery bookkeeping: makes the confirmation task idempotent and lets the sweeper
+    # find signatures whose confirmation never left (broker down at signing time).
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
+    duplicate_notice_pending = models.BooleanField(default=False)
+    email_count = models.PositiveSmallIntegerField(default=0)
+    delivery_error = models.CharField(max_length=SIGNATURE_LIMITS["delivery_error"], blank=True)
+
+    class Meta:
+        verbose_name = _("signature")
+        verbose_name_plural = _("signatures")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["statement", "state", "kind"], name="signature_state_kind"),
+            models.Index(
+                fields=["state", "confirmation_sent_at", "created_at"], name="signature_unsent"
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "kind", "email_key"],
+                condition=~Q(email_key=""),
+                name="one_signature_per_email",
+            ),
+            models.UniqueConstraint(
+                fields=["statement", "organisation_name_key", "country"],
+                condition=Q(kind="organisation") & ~Q(organisation_name_key=""),
+                name="one_endorsement_per_organisation",
+            ),
+            models.CheckConstraint(
+                condition=Q(state__in=[s.value for s in SignatureState]),
+                name="signature_state_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind__in=[k.value for k in SignatureKind]), name="signature_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="individual")
+                | Q(state="withdrawn")
+                | (
+                    ~Q(organisation_name="")
+                    & ~Q(organisation_name_key="")
+                    & ~Q(organisation_type="")
+                    & Q(authorised=True)
+                ),
+                name="organisation_fields_present",
+            ),
+            models.CheckConstraint(
+                condition=Q(state="withdrawn") | (~Q(email_key="") & ~Q(full_name="")),
+                name="signature_identity_present",
+            ),
+            *_max_length(*SIGNATURE_LIMITS.items(), prefix="signature"),
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.ORGANISATION:
+            return self.organisation_name or f"#{self.pk}"
+        return self.full_name or f"#{self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        return str(self)
+
+
+class AuditEvent(models.Model):
+    """Who did what, when, to which row: moderation decisions, downloads, invitations."""
+
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    action = models.CharField(max_length=50, db_index=True)
+    signature = models.ForeignKey(
+        Signature, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
+    )
+    from_state = models.CharField(max_length=24, blank=True)
+    to_state = models.CharField(max_length=24, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.from_state}→{self.to_state}"

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from statements import views
+
+app_name = "statements"
+
+urlpatterns = [
+    path("", views.statement_detail, name="home"),
+    path("s/<slug:slug>/", views.statement_detail, name="detail"),
+    path("s/<slug:slug>/sign/", views.sign, name="sign"),
+    path("s/<slug:slug>/thanks/", views.thanks, name="thanks"),
+    path("s/<slug:slug>/signatories/", views.signatories, name="signatories"),
+    path("confirm/<str:token>/", views.confirm, name="confirm"),
+    path("withdraw/<str:token>/", views.withdraw, name="withdraw"),
+    path("api/statements/<slug:slug>/counts.json", views.counts_json, name="counts_json"),
+]
