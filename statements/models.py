@@ -49,6 +49,7 @@ class Statement(models.Model):
         verbose_name = _("statement")
         verbose_name_plural = _("statements")
         ordering = ["-is_default", "slug"]
+        permissions = [("open_close_signing", _("Can open and close signing"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_default"], condition=Q(is_default=True), name="one_default_statement"
@@ -250,6 +251,10 @@ class Signature(models.Model):
         verbose_name = _("signature")
         verbose_name_plural = _("signatures")
         ordering = ["-created_at"]
+        permissions = [
+            ("moderate_signature", _("Can approve, reject and flag signatures")),
+            ("invalidate_signatures", _("Can invalidate signatures in bulk")),
+        ]
         indexes = [
             models.Index(fields=["statement", "state", "kind"], name="signature_state_kind"),
             models.Index(
@@ -325,3 +330,128 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.from_state}→{self.to_state}"
+
+
+class StaffRole(models.TextChoices):
+    ORGANISER = "organiser", _("Organiser")
+    MODERATOR = "moderator", _("Moderator")
+
+
+class StaffInvitation(models.Model):
+    """An invitation to join the staff; the emailed token is stored only as a hash."""
+
+    email = models.EmailField(_("email"))
+    role = models.CharField(_("role"), max_length=20, choices=StaffRole.choices)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("staff invitation")
+        verbose_name_plural = _("staff invitations")
+        ordering = ["-created_at"]
+        permissions = [("invite_staff", _("Can invite staff"))]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.role})"
+
+
+class InvalidationRun(models.Model):
+    """A bulk invalidation chosen by conditions, dry-run counted, run in the background,
+    cancellable and reversible. Each changed signature gets an audit event naming the run."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Dry run")
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        CANCELLED = "cancelled", _("Cancelled")
+        FAILED = "failed", _("Failed")
+        REVERTED = "reverted", _("Reverted")
+
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, null=True, blank=True)
+    conditions = models.JSONField(default=dict)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    matched_count = models.PositiveIntegerField(default=0)
+    changed_count = models.PositiveIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    reverted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("invalidation")
+        verbose_name_plural = _("invalidations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"invalidation #{self.pk} ({self.state})"
+
+
+class SignatoryExport(models.Model):
+    """A signatory list requested by an organiser and built by a Celery task. The id is
+    random, so export URLs cannot be guessed; the file lives in private storage."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+        JSON = "json", "JSON"
+        PDF = "pdf", "PDF"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+        EXPIRED = "expired", _("Expired")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    format = models.CharField(_("format"), max_length=10, choices=Format.choices)
+    filters = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    rows_done = models.PositiveIntegerField(default=0)
+    file_name = models.CharField(max_length=200, blank=True)
+    file_size = models.PositiveBigIntegerField(default=0)
+    error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("signatory export")
+        verbose_name_plural = _("signatory exports")
+        ordering = ["-created_at"]
+        permissions = [("export_signatories", _("Can export signatory lists"))]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} export {self.pk}"
+
+    @property
+    def progress(self) -> int:
+        """Per cent done, for the progress bar."""
+        if self.state == self.State.DONE:
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, self.rows_done * 100 // self.total_rows)
