@@ -9,6 +9,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
     path("accounts/", include("allauth.urls")),
+    path("staff/", include("statements.staff.urls")),
     path("admin/", admin.site.urls),
     path("", include("statements.urls")),
 ]

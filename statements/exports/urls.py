@@ -1,0 +1,2 @@
+# Export URLs are included under /staff/exports/ in the "staff" namespace.
+urlpatterns: list = []
