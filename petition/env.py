@@ -2,6 +2,7 @@
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
@@ -59,6 +60,11 @@ def database_config(url: str, *, sqlite_path: Path, pool_max: int) -> dict:
                 "timeout": 20,
                 "transaction_mode": "IMMEDIATE",
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            },
+            # A file rather than memory, so a real Celery worker started by the tests can
+            # share the test database; one per test process, so parallel runs never collide.
+            "TEST": {
+                "NAME": str(Path(tempfile.gettempdir()) / f"petition-test-{os.getpid()}.sqlite3")
             },
         }
     parts = urlsplit(url)

@@ -72,5 +72,8 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
 def name_key(name: str) -> str:
     """Key for "the same organisation": case, accents' composition, punctuation and spacing."""
     folded = unicodedata.normalize("NFKC", name).casefold()
-    kept = "".join(ch if ch.isalnum() else " " for ch in folded)
+    # Separators become spaces; other punctuation ("S.A.", quotes) disappears.
+    kept = "".join(
+        ch if ch.isalnum() else " " if ch.isspace() or ch in "-–—/_" else "" for ch in folded
+    )
     return _SPACES.sub(" ", kept).strip()

@@ -8,7 +8,9 @@ never delivered twice merely for waiting.
 
 import logging
 
-from celery import Task, shared_task
+from celery import shared_task
+
+from petition.celery import Task
 
 logger = logging.getLogger(__name__)
 

@@ -1,3 +1,17 @@
+import contextlib
+import email
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
 from django.core.cache import cache
 
@@ -5,6 +19,8 @@ from petition.celery import app as celery_app
 from statements import counters
 from statements.content import load_all
 from statements.models import Statement
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -18,7 +34,8 @@ def _isolated_state(settings):
     cache.clear()
     counters._memo.clear()
     yield
-    cache.clear()
+    with contextlib.suppress(Exception):  # a test may have pointed the cache at a dead server
+        cache.clear()
     counters._memo.clear()
 
 
@@ -26,3 +43,188 @@ def _isolated_state(settings):
 def statement(db) -> Statement:
     load_all()
     return Statement.objects.get(slug="kazakhstan-2022")
+
+
+# --- Real services: Redis broker, SMTP sink, Celery worker ------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def use_broker(url: str, *, eager: bool) -> None:
+    """Point this process's Celery app at another broker, dropping pooled connections."""
+    celery_app.conf.task_always_eager = eager
+    celery_app.conf.broker_url = url
+    celery_app.close()
+    celery_app.amqp._producer_pool = None
+
+
+@pytest.fixture(scope="session")
+def redis_server_url():
+    """A Redis server: the one REDIS_URL names (CI), else a private redis-server."""
+    configured = os.environ.get("REDIS_URL")
+    if configured:
+        parts = urlsplit(configured)
+        yield f"redis://{parts.netloc}"
+        return
+    executable = shutil.which("redis-server")
+    if executable is None:
+        pytest.skip("needs a Redis server: set REDIS_URL or install redis-server")
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            executable,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}"
+    _wait_for(lambda: _redis_ping(url), 10, "redis-server")
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+def _redis_ping(url: str) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+@dataclass
+class SmtpSink:
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    def wait_for(self, count: int, timeout: float = 30) -> list[EmailMessage]:
+        _wait_for(lambda: len(self.messages) >= count, timeout, f"{count} email(s)")
+        return self.messages
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.messages if address in m["To"]]
+
+
+class _SinkHandler:
+    def __init__(self, sink: SmtpSink):
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope):
+        self.sink.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_sink():
+    """A real SMTP server (aiosmtpd) that keeps what it receives."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink(port=_free_port())
+    controller = Controller(_SinkHandler(sink), hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+def _worker_database_url() -> str:
+    from django.db import connection
+
+    config = connection.settings_dict
+    if config["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{config['NAME']}"
+    user = config["USER"] or ""
+    password = f":{config['PASSWORD']}" if config["PASSWORD"] else ""
+    auth = f"{user}{password}@" if user else ""
+    port = f":{config['PORT']}" if config["PORT"] else ""
+    return f"postgresql://{auth}{config['HOST']}{port}/{config['NAME']}"
+
+
+@dataclass
+class Worker:
+    broker_url: str
+    log: Path
+    process: subprocess.Popen | None = None
+
+    def start(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "petition",
+                "worker",
+                "-Q",
+                "default,exports",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
+        _wait_for(lambda: b" ready." in self.log.read_bytes(), 60, "the Celery worker")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+@pytest.fixture
+def celery_worker(transactional_db, redis_server_url, smtp_sink, tmp_path, settings):
+    """A real `celery worker` process on a real Redis broker, sharing the test database and
+    delivering to the SMTP sink. The test process publishes to the same broker."""
+    broker_url = f"{redis_server_url}/5"
+    import redis
+
+    redis.Redis.from_url(broker_url).flushdb()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "petition.settings",
+        "DATABASE_URL": _worker_database_url(),
+        "REDIS_URL": broker_url,
+        "REDIS_CACHE_DB": "6",
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_sink.port}",
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "SITE_URL": "http://testserver",
+        "DEBUG": "true",
+    }
+    previous = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
+    use_broker(broker_url, eager=False)
+    worker = Worker(broker_url=broker_url, log=tmp_path / "worker.log")
+    worker.start(env)
+    yield worker
+    worker.stop()
+    use_broker(previous[1], eager=previous[0])

@@ -1,0 +1,82 @@
+"""End to end on real parts: a Celery worker process consuming from Redis delivers the
+confirmation to an SMTP server, and the link in that email confirms the signature."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from statements import tasks
+from statements.content import load_all
+from statements.models import Signature
+from tests.conftest import use_broker
+from tests.statements.test_signing import INDIVIDUAL, ORGANISATION, SIGN_URL
+
+pytestmark = pytest.mark.slow
+
+
+def _link(message, action: str) -> str:
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    url = re.search(rf"https?://\S+/{action}/\S+/", text).group(0)
+    return "/" + url.split("/", 3)[3]
+
+
+def test_worker_delivers_and_the_emailed_link_confirms(celery_worker, smtp_sink):
+    load_all()
+    client = Client()
+    assert client.post(SIGN_URL, INDIVIDUAL, HTTP_ACCEPT_LANGUAGE="en").status_code == 302
+    (message,) = smtp_sink.wait_for(1)
+    assert message["To"] == INDIVIDUAL["individual-email"]
+    assert message["Subject"] == "Please confirm your signature"
+    assert message.is_multipart()
+    assert message.get_body(preferencelist=("html",)) is not None
+
+    confirm = _link(message, "confirm")
+    assert client.get(confirm).status_code == 200
+    assert Signature.objects.get().state == Signature.State.PENDING
+    assert client.post(confirm).status_code == 200
+    signature = Signature.objects.get()
+    assert signature.state == Signature.State.CONFIRMED
+    assert signature.confirmation_sent_at is not None
+    counts = client.get("/api/statements/kazakhstan-2022/counts.json").json()
+    assert counts["individuals"] == 1
+    listing = client.get("/s/kazakhstan-2022/signatories/").content.decode()
+    assert INDIVIDUAL["individual-full_name"] in listing
+
+
+def test_organisation_and_duplicate_through_the_worker(celery_worker, smtp_sink):
+    load_all()
+    client = Client()
+    client.post(SIGN_URL, ORGANISATION)
+    client.post(SIGN_URL, ORGANISATION)
+    messages = smtp_sink.wait_for(2)
+    assert sorted(m["Subject"] for m in messages) == [
+        "Tu firma ya está registrada",
+        "Confirma tu firma",
+    ] or sorted(m["Subject"] for m in messages) == [
+        "Please confirm your signature",
+        "You have already signed",
+    ]
+    assert Signature.objects.count() == 1
+
+
+def test_sweeper_recovers_signatures_made_while_the_broker_was_down(celery_worker, smtp_sink):
+    load_all()
+    use_broker("redis://127.0.0.1:1/0", eager=False)
+    client = Client()
+    data = {**INDIVIDUAL, "individual-email": "offline@example.org"}
+    assert client.post(SIGN_URL, data).status_code == 302
+    signature = Signature.objects.get()
+    assert signature.confirmation_sent_at is None
+
+    use_broker(celery_worker.broker_url, eager=False)
+    Signature.objects.filter(pk=signature.pk).update(
+        created_at=timezone.now() - timedelta(minutes=15)
+    )
+    tasks.confirmation_sweep.delay()
+    (message,) = smtp_sink.wait_for(1)
+    assert message["To"] == "offline@example.org"
+    signature.refresh_from_db()
+    assert signature.confirmation_sent_at is not None
