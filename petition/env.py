@@ -77,7 +77,16 @@ def database_config(url: str, *, sqlite_path: Path, pool_max: int) -> dict:
     options: dict = {}
     if pool_max > 0:
         # psycopg 3's pool: each process keeps a few connections open and shares them.
-        options["pool"] = {"min_size": 1, "max_size": pool_max, "timeout": 10}
+        from psycopg_pool import ConnectionPool
+
+        # Checking a connection as it leaves the pool lets the site recover by itself from a
+        # database restart: dead connections are replaced instead of failing requests.
+        options["pool"] = {
+            "min_size": 1,
+            "max_size": pool_max,
+            "timeout": 10,
+            "check": ConnectionPool.check_connection,
+        }
     if "sslmode" in query:
         options["sslmode"] = query["sslmode"]
     config = {

@@ -1,12 +1,28 @@
-"""Turn a database outage into a friendly 503 page instead of a server error."""
+"""A database outage shows a friendly 503 page, never a server error.
+
+Defends against: a PostgreSQL restart or failover turning every request into a 500 and a
+stack of error reports; the page asks people to retry, and nothing half-written is saved
+because every write runs in one transaction.
+"""
 
 import logging
+import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseServerError
 from django.template.loader import render_to_string
+from django.views.defaults import server_error as default_server_error
 
 logger = logging.getLogger(__name__)
+
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+
+def unavailable(request) -> HttpResponse:
+    body = render_to_string("503.html", request=request)
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = "30"
+    return response
 
 
 class DatabaseUnavailableMiddleware:
@@ -17,10 +33,22 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        if not isinstance(exception, (OperationalError, InterfaceError)):
+        if not isinstance(exception, DATABASE_DOWN):
             return None
         logger.warning("database unavailable: %s", type(exception).__name__)
-        body = render_to_string("503.html", request=request)
-        response = HttpResponse(body, status=503)
-        response["Retry-After"] = "30"
-        return response
+        return unavailable(request)
+
+
+def server_error(request, template_name: str = "500.html") -> HttpResponse:
+    """handler500: errors raised outside views (in middleware) by a database outage are 503s
+    too; anything else is the ordinary 500 page."""
+    if isinstance(sys.exc_info()[1], DATABASE_DOWN):
+        logger.warning("database unavailable: %s", type(sys.exc_info()[1]).__name__)
+        try:
+            return unavailable(request)
+        except Exception:
+            return HttpResponse("Service unavailable", status=503, content_type="text/plain")
+    try:
+        return default_server_error(request, template_name)
+    except Exception:
+        return HttpResponseServerError("Server error", content_type="text/plain")

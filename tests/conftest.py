@@ -1,7 +1,9 @@
+import asyncio
 import contextlib
 import email
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -115,10 +117,15 @@ def _redis_ping(url: str) -> bool:
 
 @dataclass
 class SmtpSink:
+    """Keeps what it receives. `faults` scripts the next replies: an SMTP reply line such as
+    "421 try later" refuses that delivery; a number stalls that long, then drops it."""
+
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
+    faults: list[str | float] = field(default_factory=list)
+    attempts: int = 0
 
-    def wait_for(self, count: int, timeout: float = 30) -> list[EmailMessage]:
+    def wait_for(self, count: int, timeout: float = 90) -> list[EmailMessage]:
         _wait_for(lambda: len(self.messages) >= count, timeout, f"{count} email(s)")
         return self.messages
 
@@ -131,6 +138,13 @@ class _SinkHandler:
         self.sink = sink
 
     async def handle_DATA(self, server, session, envelope):
+        self.sink.attempts += 1
+        fault = self.sink.faults.pop(0) if self.sink.faults else None
+        if isinstance(fault, (int, float)):
+            await asyncio.sleep(fault)  # the client times out meanwhile
+            return "451 4.4.2 timed out"
+        if fault:
+            return fault
         self.sink.messages.append(email.message_from_bytes(envelope.content, policy=default))
         return "250 OK"
 
@@ -162,11 +176,16 @@ def _worker_database_url() -> str:
 
 @dataclass
 class Worker:
+    """A `celery worker` process group, started, killed and restarted at will."""
+
     broker_url: str
     log: Path
+    env: dict[str, str] = field(default_factory=dict)
+    concurrency: int = 2
     process: subprocess.Popen | None = None
 
-    def start(self, env: dict[str, str]) -> None:
+    def start(self) -> None:
+        ready_marks = self.log.read_bytes().count(b" ready.") if self.log.exists() else 0
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -178,7 +197,7 @@ class Worker:
                 "-Q",
                 "default,exports",
                 "--concurrency",
-                "2",
+                str(self.concurrency),
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -186,45 +205,67 @@ class Worker:
                 "INFO",
             ],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so kill() reaches the children
         )
-        _wait_for(lambda: b" ready." in self.log.read_bytes(), 60, "the Celery worker")
+        _wait_for(
+            lambda: self.log.read_bytes().count(b" ready.") > ready_marks, 60, "the Celery worker"
+        )
+
+    def kill(self) -> None:
+        """kill -9 the main process and its pool, as a crash or an OOM kill would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             try:
                 self.process.wait(20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(10)
 
 
-@pytest.fixture
-def celery_worker(transactional_db, redis_server_url, smtp_sink, tmp_path, settings):
-    """A real `celery worker` process on a real Redis broker, sharing the test database and
-    delivering to the SMTP sink. The test process publishes to the same broker."""
-    broker_url = f"{redis_server_url}/5"
-    import redis
-
-    redis.Redis.from_url(broker_url).flushdb()
-    env = {
+def worker_env(broker_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
+    return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "petition.settings",
         "DATABASE_URL": _worker_database_url(),
         "REDIS_URL": broker_url,
         "REDIS_CACHE_DB": "6",
-        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_sink.port}",
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "SITE_URL": "http://testserver",
         "DEBUG": "true",
+        **extra,
     }
+
+
+@pytest.fixture
+def broker_url(transactional_db, redis_server_url):
+    """A clean Redis database as broker, which this test process publishes to."""
+    import redis
+
+    url = f"{redis_server_url}/5"
+    redis.Redis.from_url(url).flushdb()
     previous = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
-    use_broker(broker_url, eager=False)
-    worker = Worker(broker_url=broker_url, log=tmp_path / "worker.log")
-    worker.start(env)
+    use_broker(url, eager=False)
+    yield url
+    use_broker(previous[1], eager=previous[0])
+
+
+@pytest.fixture
+def celery_worker(broker_url, smtp_sink, tmp_path):
+    """A real `celery worker` process on a real Redis broker, sharing the test database and
+    delivering to the SMTP sink. The test process publishes to the same broker."""
+    worker = Worker(
+        broker_url=broker_url,
+        log=tmp_path / "worker.log",
+        env=worker_env(broker_url, smtp_sink.port),
+    )
+    worker.start()
     yield worker
     worker.stop()
-    use_broker(previous[1], eager=previous[0])
