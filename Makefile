@@ -23,7 +23,7 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install run test lint format check messages bench chaos clean
+.PHONY: help install e2e-deps run test lint format check messages bench chaos clean
 
 help:
 	@echo "make run    - set up and serve the site at http://$(HOST):$(PORT)/ (embedded default)"
@@ -41,7 +41,14 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	UV_PYTHON=$(PYTHON) UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen
 	@touch $@
 
-install: $(VENV)/.installed messages
+install: $(VENV)/.installed messages e2e-deps
+
+# The browser tests inject axe-core (from npm) into pages; without npm they say so and skip.
+e2e-deps:
+	@if command -v npm >/dev/null 2>&1; then \
+		test -f tests/e2e/node_modules/axe-core/axe.min.js || \
+		(cd tests/e2e && npm ci --no-audit --no-fund --silent); \
+	else echo "npm not found: browser accessibility checks will be skipped"; fi
 
 messages: $(VENV)/.installed
 	@$(MANAGE) compilemessages --ignore '.venv/*' --ignore '.tools/*' -v0

@@ -162,16 +162,23 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_PREFETCH_MULTIPLIER", 4)
 # Every countdown, retry and time limit stays well below this (see statements/tasks.py).
-CELERY_BROKER_VISIBILITY_TIMEOUT = 3600
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT,
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A request that publishes while the broker is down gives up quickly; the sweeper catches up.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_ROUTES = {
-    "statements.tasks.export_build": {"queue": "exports"},
+    "statements.exports.tasks.export_build": {"queue": "exports"},
 }
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
@@ -187,6 +194,10 @@ CELERY_BEAT_SCHEDULE = {
     "counts-refresh": {
         "task": "statements.tasks.counts_refresh",
         "schedule": timedelta(seconds=30),
+    },
+    "exports-expire": {
+        "task": "statements.exports.tasks.exports_expire",
+        "schedule": crontab(minute=41),
     },
 }
 
@@ -213,7 +224,8 @@ LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
 # --- Static files ---------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic writes; the benchmark points it at a scratch folder.
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -293,9 +305,27 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL = "staff:home"
+# Audited through the adapter; also emailed, so a staff member learns of a change they did
+# not make (password, second factor, recovery codes).
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+# allauth's defaults, spelled out because they are part of the threat model: guessing is
+# limited per client address (the trusted-proxy rule, see the adapter) and per account.
+# They count in the cache, so production needs REDIS_URL (the local-memory cache is per
+# process).
+ACCOUNT_RATE_LIMITS = {
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "reset_password": "20/m/ip,5/m/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+    "reauthenticate": "10/m/user",
+    "signup": "20/m/ip",
+}
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Solidarity petition"
+# Accept the previous and next 30-second code too: phones' clocks drift.
+MFA_TOTP_TOLERANCE = 1
 # Staff must enrol TOTP before any staff page; only the embedded default may turn it off.
 STAFF_REQUIRE_MFA = env_bool("STAFF_REQUIRE_MFA", True)
 if not STAFF_REQUIRE_MFA and not DEBUG:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
+from statements.staff.admin_site import secure_admin
 from statements.views import healthz
 
 urlpatterns = [
@@ -10,6 +11,8 @@ urlpatterns = [
     path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
     path("accounts/", include("allauth.urls")),
     path("staff/", include("statements.staff.urls")),
-    path("admin/", admin.site.urls),
+    path("admin/", secure_admin(admin.site).urls),
     path("", include("statements.urls")),
 ]
+
+handler500 = "statements.middleware.server_error"

@@ -1,8 +1,63 @@
-"""django-allauth adapter: staff accounts are invitation-only, so public sign-up is closed."""
+"""django-allauth adapter: staff accounts are invitation-only, so public sign-up is closed.
 
+It also gives allauth's rate limits the site's trusted-proxy rule for the client address (the
+one signing uses), audits sign-ins and every change to a staff member's credentials, and lets
+a fresh password sign-in stand for the password check before enrolling a first authenticator.
+"""
+
+import time
+
+from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.authentication import get_authentication_records
+from allauth.core import context
+from allauth.mfa.utils import is_mfa_enabled
+
+from statements.http import client_ip
 
 
 class StaffAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return False
+
+    def get_client_ip(self, request) -> str:
+        # allauth's own reading of X-Forwarded-For errors out when the header has fewer
+        # entries than TRUSTED_PROXY_COUNT; ours falls back to the connecting address.
+        return client_ip(request)
+
+    def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
+        """New staff are sent to enrol TOTP straight after signing in, where allauth would ask
+        for the password a second time. A password sign-in within the reauthentication
+        timeout already proves it, as long as the account has no second factor to protect
+        yet; removing or replacing one still asks again."""
+        if app == "allauth.mfa" and self._signed_in_moments_ago_without_mfa():
+            return False
+        return super().is_reauthentication_required(app=app, **kwargs)
+
+    def _signed_in_moments_ago_without_mfa(self) -> bool:
+        request = context.request
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or is_mfa_enabled(user):
+            return False
+        window = account_settings.REAUTHENTICATION_TIMEOUT
+        return any(
+            record.get("method") == "password" and time.time() - record["at"] < window
+            for record in get_authentication_records(request, user)
+        )
+
+    def post_login(self, request, user, **kwargs):
+        """Runs once every login stage (password, then TOTP) has passed."""
+        from statements.staff.services import account_event_record
+
+        response = super().post_login(request, user, **kwargs)
+        account_event_record(user=user, action="account.login", data={"mfa": is_mfa_enabled(user)})
+        return response
+
+    def send_notification_mail(self, template_prefix, user, context=None, email=None):
+        """allauth calls this for each security event on an account (password changed or
+        reset, TOTP activated or removed, recovery codes generated): audit them all, whether
+        or not the notification email is enabled."""
+        from statements.staff.services import account_event_record
+
+        account_event_record(user=user, action="account." + template_prefix.rsplit("/", 1)[-1])
+        return super().send_notification_mail(template_prefix, user, context, email)

@@ -1,0 +1,212 @@
+"""Staff forms: they validate and normalise; the services in statements/staff/services.py
+write."""
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import SetPasswordMixin
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from statements.models import Signature, StaffRole, Statement
+from statements.staff.selectors import QueueFilters
+from statements.staff.services import (
+    REASON_LIMIT,
+    REASON_REQUIRED,
+    Decision,
+    InvalidationConditions,
+)
+
+State = Signature.State
+Kind = Signature.Kind
+
+ANY_STATE = "any"
+# Bulk decisions act on one page of the queue at most; this bounds a single request's work.
+MAX_BULK = 100
+
+
+def _country_choices(empty_label):
+    return [("", empty_label)] + [(code, name) for code, name in countries]
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class DateTimeInput(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, format="%Y-%m-%dT%H:%M")
+
+
+class QueueFilterForm(forms.Form):
+    q = forms.CharField(
+        label=_("Search"),
+        required=False,
+        max_length=100,
+        help_text=_("A name, an organisation, or an email domain such as @example.org."),
+    )
+    state = forms.ChoiceField(
+        label=_("State"),
+        required=False,
+        choices=[(ANY_STATE, _("Any state")), *State.choices],
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), required=False, choices=[("", _("Any kind")), *Kind.choices]
+    )
+    country = forms.ChoiceField(
+        label=_("Country"), required=False, choices=lambda: _country_choices(_("Any country"))
+    )
+    created_from = forms.DateField(label=_("Signed from"), required=False, widget=DateInput)
+    created_to = forms.DateField(label=_("Signed until"), required=False, widget=DateInput)
+    statement = forms.ModelChoiceField(
+        label=_("Statement"),
+        required=False,
+        queryset=Statement.objects.all(),
+        empty_label=_("Any statement"),
+    )
+    ip_hash = forms.CharField(label=_("IP hash"), required=False, max_length=64)
+
+    def __init__(self, data, *args, **kwargs):
+        # The queue opens on the signatures awaiting a decision.
+        if "state" not in data:
+            data = data.copy()
+            data["state"] = State.AWAITING_MODERATION
+        super().__init__(data, *args, **kwargs)
+
+    def filters(self) -> QueueFilters:
+        """The valid filters; an invalid one is ignored (its error is shown beside it)."""
+        self.is_valid()
+        data = {name: value for name, value in self.cleaned_data.items() if value}
+        state = data.get("state", State.AWAITING_MODERATION)
+        statement = data.get("statement")
+        return QueueFilters(
+            kind=data.get("kind", ""),
+            state="" if state == ANY_STATE else state,
+            country=data.get("country", ""),
+            created_from=data.get("created_from"),
+            created_to=data.get("created_to"),
+            statement_id=statement.pk if statement else None,
+            ip_hash=data.get("ip_hash", "").strip(),
+            search=data.get("q", "").strip(),
+        )
+
+
+class DecisionForm(forms.Form):
+    action = forms.ChoiceField(label=_("Decision"), choices=Decision.choices)
+    reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=REASON_LIMIT,
+        help_text=_("Required when rejecting. Staff only see it."),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("action") in REASON_REQUIRED and not cleaned.get("reason", "").strip():
+            self.add_error("reason", _("Please give a reason for rejecting."))
+        return cleaned
+
+
+class SignatureIdsField(forms.Field):
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value):
+        try:
+            return [int(item) for item in value or []]
+        except (TypeError, ValueError) as exc:
+            raise forms.ValidationError(_("Invalid selection."), code="invalid") from exc
+
+    def validate(self, value):
+        if not value:
+            raise forms.ValidationError(_("Select at least one signature."), code="required")
+        if len(value) > MAX_BULK:
+            raise forms.ValidationError(
+                _("Select at most %(max)d signatures at a time."),
+                code="too_many",
+                params={"max": MAX_BULK},
+            )
+
+
+class BulkDecisionForm(DecisionForm):
+    selected = SignatureIdsField(label=_("Selected signatures"))
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label=_("Email address"))
+    # The least powerful role unless the organiser chooses otherwise.
+    role = forms.ChoiceField(
+        label=_("Role"), choices=StaffRole.choices, initial=StaffRole.MODERATOR
+    )
+
+
+class JoinForm(SetPasswordMixin, forms.Form):
+    """Choose the password of an invited staff account."""
+
+    password1, password2 = SetPasswordMixin.create_password_fields(
+        label1=_("Password"), label2=_("Password again")
+    )
+
+    def __init__(self, *args, email: str, **kwargs):
+        self.email = email
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        self.validate_passwords()
+        # Validators such as "too similar to the email" need a user; this one is never saved.
+        self.validate_password_for_user(get_user_model()(username=self.email, email=self.email))
+        return super().clean()
+
+
+class InvalidationForm(forms.Form):
+    email_domain = forms.CharField(
+        label=_("Email domain"),
+        required=False,
+        max_length=253,
+        help_text=_("For example example.org: every address at that domain."),
+    )
+    ip_hash = forms.CharField(label=_("IP hash"), required=False, max_length=64)
+    country = forms.ChoiceField(
+        label=_("Country"), required=False, choices=lambda: _country_choices(_("Any country"))
+    )
+    created_from = forms.DateTimeField(
+        label=_("Signed from (UTC)"), required=False, widget=DateTimeInput
+    )
+    created_to = forms.DateTimeField(
+        label=_("Signed until (UTC)"), required=False, widget=DateTimeInput
+    )
+    statement = forms.ModelChoiceField(
+        label=_("Statement"),
+        required=False,
+        queryset=Statement.objects.all(),
+        empty_label=_("Any statement"),
+    )
+
+    def clean_email_domain(self):
+        domain = self.cleaned_data["email_domain"].strip().lstrip("@").lower()
+        if domain and ("." not in domain or any(c.isspace() or c == "@" for c in domain)):
+            raise forms.ValidationError(_("Enter a domain such as example.org."))
+        return domain
+
+    def clean(self):
+        cleaned = super().clean()
+        if not any(cleaned.get(name) for name in self.fields):
+            raise forms.ValidationError(
+                _("Choose at least one condition: an invalidation never applies to everything."),
+                code="no_conditions",
+            )
+        start, end = cleaned.get("created_from"), cleaned.get("created_to")
+        if start and end and start > end:
+            self.add_error("created_to", _("The end of the window is before its start."))
+        return cleaned
+
+    def conditions(self) -> InvalidationConditions:
+        cleaned = self.cleaned_data
+        return InvalidationConditions(
+            email_domain=cleaned["email_domain"],
+            ip_hash=cleaned["ip_hash"].strip(),
+            country=cleaned["country"],
+            created_from=cleaned["created_from"],
+            created_to=cleaned["created_to"],
+            statement_id=cleaned["statement"].pk if cleaned["statement"] else None,
+        )

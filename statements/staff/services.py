@@ -1,0 +1,789 @@
+"""Every write of the staff area: moderation decisions, staff accounts and invitations, the
+signing switch, and bulk invalidations.
+
+Functions are keyword-only, own their transaction and are idempotent: repeating a decision
+that is already in force changes nothing and writes nothing. Each change writes an audit event
+saying who did what, when, from which state to which, and why. Tasks are queued with
+delay_on_commit and receive primary keys only.
+"""
+
+import hashlib
+import logging
+import secrets
+import smtplib
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import models, transaction
+from django.db.models import F, Max, QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from statements import counters, tokens
+from statements.emails import send_email
+from statements.models import (
+    AuditEvent,
+    InvalidationRun,
+    Signature,
+    StaffInvitation,
+    StaffRole,
+    Statement,
+)
+from statements.staff.access import staff_role
+from statements.staff.roles import assign_role
+from statements.staff.selectors import normalise_domain
+
+logger = logging.getLogger(__name__)
+
+State = Signature.State
+Kind = Signature.Kind
+RunState = InvalidationRun.State
+
+
+class Decision(models.TextChoices):
+    APPROVE = "approve", gettext_lazy("Approve")
+    REJECT = "reject", gettext_lazy("Reject")
+    FRAUD = "fraud", gettext_lazy("Mark as fraudulent")
+
+
+# Approving publishes a signature: from the queue, or to undo a rejection or a fraud flag that
+# turned out wrong (only if its email address was confirmed; see signature_moderate).
+APPROVABLE = frozenset({State.AWAITING_MODERATION, State.REJECTED, State.FRAUDULENT})
+# Rejecting hides a signature: one awaiting a decision, or a public one found unsuitable.
+REJECTABLE = frozenset({State.AWAITING_MODERATION, State.APPROVED, State.CONFIRMED})
+# Anything but a withdrawal can turn out to be fraud; a withdrawal's personal data is erased.
+FRAUD_MARKABLE = frozenset(
+    {
+        State.PENDING,
+        State.CONFIRMED,
+        State.AWAITING_MODERATION,
+        State.APPROVED,
+        State.REJECTED,
+    }
+)
+TRANSITIONS: dict[str, tuple[frozenset, str]] = {
+    Decision.APPROVE: (APPROVABLE, State.APPROVED),
+    Decision.REJECT: (REJECTABLE, State.REJECTED),
+    Decision.FRAUD: (FRAUD_MARKABLE, State.FRAUDULENT),
+}
+REASON_REQUIRED = frozenset({Decision.REJECT})
+REASON_LIMIT = Signature.LIMITS["moderation_reason"]
+
+# Audit actions that other code (and people reading the log) rely on.
+INVALIDATION = "invalidation"
+ENDORSEMENT_PUBLISHED_SENT = "email.endorsement_published"
+
+
+class ModerationRefused(Exception):
+    """The moderation rules forbid this decision; the message tells the moderator why."""
+
+
+# --- Moderation -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    signature: Signature
+    from_state: str
+    changed: bool
+
+
+@transaction.atomic(durable=True)
+def signature_moderate(
+    *, signature_id: int, action: str, actor, reason: str = "", bulk: bool = False
+) -> Outcome:
+    """Approve, reject or flag one signature.
+
+    Defends against decisions the rules do not allow (a withdrawn signature cannot be
+    published; an unconfirmed address is never published) and against double effects: the
+    row is locked, and a decision already in force is a no-op without a second audit event.
+    """
+    from statements.staff.tasks import endorsement_published_send
+
+    allowed, target = TRANSITIONS[Decision(action)]
+    reason = " ".join(reason.split())[:REASON_LIMIT]
+    signature = (
+        Signature.objects.select_for_update(of=("self",))
+        .select_related("statement")
+        .get(pk=signature_id)
+    )
+    before = signature.state
+    if before == target:
+        return Outcome(signature=signature, from_state=before, changed=False)
+    if before not in allowed:
+        raise ModerationRefused(
+            _("“%(name)s” cannot be changed to “%(target)s” while it is “%(state)s”.")
+            % {
+                "name": signature.display_name,
+                "target": State(target).label,
+                "state": State(before).label,
+            }
+        )
+    if action in REASON_REQUIRED and not reason:
+        raise ModerationRefused(_("Please give a reason for rejecting."))
+    if target == State.APPROVED and signature.confirmed_at is None:
+        raise ModerationRefused(
+            _("“%(name)s” cannot be approved: its email address was never confirmed.")
+            % {"name": signature.display_name}
+        )
+    signature.state = target
+    signature.decided_at = timezone.now()
+    signature.moderation_reason = reason
+    signature.save(update_fields=["state", "decided_at", "moderation_reason"])
+    AuditEvent.objects.create(
+        actor=actor,
+        action=f"signature.{action}",
+        signature=signature,
+        from_state=before,
+        to_state=target,
+        reason=reason,
+        data={"bulk": True} if bulk else {},
+        created_at=signature.decided_at,
+    )
+    _bump_for_change(signature, before, target)
+    if target == State.APPROVED and signature.kind == Kind.ORGANISATION:
+        endorsement_published_send.delay_on_commit(signature.pk)
+    return Outcome(signature=signature, from_state=before, changed=True)
+
+
+def _bump_for_change(signature: Signature, before: str, after: str) -> None:
+    was_public = before in Signature.PUBLIC_STATES
+    is_public = after in Signature.PUBLIC_STATES
+    if was_public != is_public:
+        counters.bump_on_commit(signature.statement_id, signature.kind, +1 if is_public else -1)
+
+
+@dataclass
+class BulkOutcome:
+    changed: list[Signature] = field(default_factory=list)
+    unchanged: list[Signature] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+def signatures_moderate(
+    *, signature_ids: list[int], action: str, actor, reason: str = ""
+) -> BulkOutcome:
+    """The same decision for many signatures, each its own `signature_moderate` call.
+
+    Each decision commits on its own, so one refusal (say, a withdrawn row) does not undo the
+    others; the outcome lists what changed, what already was so, and what was refused.
+    """
+    outcome = BulkOutcome()
+    for signature_id in dict.fromkeys(signature_ids):
+        try:
+            result = signature_moderate(
+                signature_id=signature_id, action=action, actor=actor, reason=reason, bulk=True
+            )
+        except Signature.DoesNotExist:
+            outcome.refused.append(_("Signature #%(id)s no longer exists.") % {"id": signature_id})
+            continue
+        except ModerationRefused as exc:
+            outcome.refused.append(str(exc))
+            continue
+        (outcome.changed if result.changed else outcome.unchanged).append(result.signature)
+    return outcome
+
+
+class PermanentDeliveryError(Exception):
+    """The mail server refused the message for good: retrying cannot help."""
+
+
+def _send_to_signer(signature: Signature, name: str, context: dict) -> None:
+    """Send one email to a signer; SMTP refusals are permanent (5xx) or transient (raised)."""
+    try:
+        send_email(name, to=signature.email, context=context, language=signature.language)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _message in exc.recipients.values()]
+        if codes and all(400 <= code < 500 for code in codes):
+            raise
+        raise PermanentDeliveryError(f"recipient refused ({', '.join(map(str, codes))})") from exc
+    except smtplib.SMTPResponseException as exc:
+        if 400 <= exc.smtp_code < 500:
+            raise
+        raise PermanentDeliveryError(f"refused by the mail server ({exc.smtp_code})") from exc
+
+
+def _statement_title(statement: Statement, language: str) -> str:
+    texts = {t.language: t.title for t in statement.translations.all()}
+    return texts.get(language) or texts.get(statement.original_language) or statement.slug
+
+
+@transaction.atomic
+def endorsement_published_deliver(*, signature_id: int) -> bool:
+    """Tell an organisation that its endorsement is public. Returns whether an email left.
+
+    Sent once per endorsement: an audit event records the sending under the row lock, so a
+    redelivered task, or approving again after a rejection, sends nothing more.
+    """
+    signature = (
+        Signature.objects.select_for_update(of=("self",))
+        .select_related("statement")
+        .filter(pk=signature_id)
+        .first()
+    )
+    if signature is None or signature.kind != Kind.ORGANISATION:
+        return False
+    if signature.state != State.APPROVED:
+        return False
+    if signature.audit_events.filter(action=ENDORSEMENT_PUBLISHED_SENT).exists():
+        return False
+    slug = signature.statement.slug
+    withdraw_token = tokens.make_token(signature, tokens.WITHDRAW)
+    context = {
+        "signature": signature,
+        "statement_title": _statement_title(signature.statement, signature.language),
+        "signatories_url": settings.SITE_URL
+        + reverse("statements:signatories", kwargs={"slug": slug}),
+        "statement_url": settings.SITE_URL + reverse("statements:detail", kwargs={"slug": slug}),
+        "withdraw_url": settings.SITE_URL
+        + reverse("statements:withdraw", kwargs={"token": withdraw_token}),
+    }
+    try:
+        _send_to_signer(signature, "endorsement_published", context)
+    except PermanentDeliveryError as exc:
+        signature.delivery_error = str(exc)[: Signature.LIMITS["delivery_error"]]
+        signature.save(update_fields=["delivery_error"])
+        logger.warning("publication notice for signature %d failed for good", signature.pk)
+        return False
+    AuditEvent.objects.create(action=ENDORSEMENT_PUBLISHED_SENT, signature=signature)
+    return True
+
+
+# --- Staff accounts and invitations -----------------------------------------------------------
+
+
+class InvitationError(Exception):
+    """Base for the reasons an invitation link does not lead to an account."""
+
+
+class InvitationInvalid(InvitationError):
+    pass
+
+
+class InvitationExpired(InvitationError):
+    pass
+
+
+class InvitationUsed(InvitationError):
+    pass
+
+
+class AlreadyStaff(Exception):
+    """The address already belongs to an active staff account."""
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _normalise_staff_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def _user_by_email(email: str):
+    from allauth.account.models import EmailAddress
+
+    User = get_user_model()
+    address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
+    if address is not None:
+        return address.user
+    return User.objects.filter(email__iexact=email).first()
+
+
+def _staff_account(*, email: str, role: str, password: str | None):
+    """Create or update the account for `email` with exactly `role` and a verified address.
+
+    The address counts as verified because whoever runs this proved control of it: the
+    invitation reached that inbox, or an operator typed it at the server.
+    """
+    from allauth.account.adapter import get_adapter
+    from allauth.account.models import EmailAddress
+
+    User = get_user_model()
+    user = _user_by_email(email)
+    if user is None:
+        username = get_adapter().generate_unique_username([email, "staff"])
+        user = User(username=username, email=email)
+    user.email = email
+    user.is_active = True
+    if password is None:
+        if not user.pk:
+            user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.save()
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=email).update(primary=False)
+    address, _created = EmailAddress.objects.get_or_create(
+        user=user, email=email, defaults={"verified": True, "primary": True}
+    )
+    if not (address.verified and address.primary):
+        address.verified = address.primary = True
+        address.save(update_fields=["verified", "primary"])
+    assign_role(user, role)
+    return user
+
+
+@transaction.atomic(durable=True)
+def staff_account_create(*, email: str, role: str, actor=None, via: str = "createstaff"):
+    """Create (or re-role) a staff account directly, for bootstrapping the first organiser.
+    The password is left unusable: the operator hands over a one-time set-password link."""
+    email = _normalise_staff_email(email)
+    user = _staff_account(email=email, role=StaffRole(role), password=None)
+    AuditEvent.objects.create(
+        actor=actor,
+        action="staff.create",
+        data={"user": user.pk, "email": email, "role": role, "via": via},
+    )
+    return user
+
+
+@dataclass(frozen=True)
+class InvitationSent:
+    invitation: StaffInvitation
+    emailed: bool
+
+
+def staff_invite(*, email: str, role: str, invited_by, language: str) -> InvitationSent:
+    """Invite someone to the staff by email; the link expires after STAFF_INVITATION_MAX_AGE.
+
+    The link is a credential, so it never rests anywhere: only its hash is stored, and it is
+    emailed from here rather than through the broker, whose queue would hold it in clear.
+    Inviting the same address again replaces any earlier link.
+    """
+    email = _normalise_staff_email(email)
+    role = StaffRole(role)
+    existing = _user_by_email(email)
+    if existing is not None and staff_role(existing) is not None:
+        raise AlreadyStaff
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    with transaction.atomic(durable=True):
+        StaffInvitation.objects.filter(
+            email=email, accepted_at__isnull=True, expires_at__gt=now
+        ).update(expires_at=now)
+        invitation = StaffInvitation.objects.create(
+            email=email,
+            role=role,
+            token_hash=_token_hash(token),
+            invited_by=invited_by,
+            created_at=now,
+            expires_at=now + settings.STAFF_INVITATION_MAX_AGE,
+        )
+        AuditEvent.objects.create(
+            actor=invited_by,
+            action="staff.invite",
+            data={"invitation": invitation.pk, "email": email, "role": role},
+            created_at=now,
+        )
+    context = {
+        "invitation": invitation,
+        "role": role.label,
+        "inviter": invited_by.email if invited_by else "",
+        "join_url": settings.SITE_URL + reverse("staff:join", kwargs={"token": token}),
+        "site_url": settings.SITE_URL,
+    }
+    try:
+        send_email("staff_invitation", to=email, context=context, language=language)
+    except OSError:  # smtplib's errors included
+        logger.warning("staff invitation %d could not be emailed", invitation.pk)
+        return InvitationSent(invitation=invitation, emailed=False)
+    return InvitationSent(invitation=invitation, emailed=True)
+
+
+def staff_invitation_get(*, token: str) -> StaffInvitation:
+    """The invitation behind a link, or the reason it cannot be used."""
+    invitation = StaffInvitation.objects.filter(token_hash=_token_hash(token)).first()
+    return _usable(invitation)
+
+
+def _usable(invitation: StaffInvitation | None) -> StaffInvitation:
+    if invitation is None:
+        raise InvitationInvalid
+    if invitation.accepted_at is not None:
+        raise InvitationUsed
+    if invitation.expires_at <= timezone.now():
+        raise InvitationExpired
+    return invitation
+
+
+@transaction.atomic(durable=True)
+def staff_invitation_accept(*, token: str, password: str):
+    """Turn an invitation into an account with the invited role. Works once, before expiry."""
+    invitation = _usable(
+        StaffInvitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
+    )
+    user = _staff_account(email=invitation.email, role=invitation.role, password=password)
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_user = user
+    invitation.save(update_fields=["accepted_at", "accepted_user"])
+    AuditEvent.objects.create(
+        actor=user,
+        action="staff.join",
+        data={"invitation": invitation.pk, "email": invitation.email, "role": invitation.role},
+        created_at=invitation.accepted_at,
+    )
+    return user
+
+
+@transaction.atomic
+def staff_invitation_revoke(*, invitation_id: int, actor) -> bool:
+    """Make a pending invitation's link stop working. Returns whether anything changed."""
+    invitation = StaffInvitation.objects.select_for_update().get(pk=invitation_id)
+    now = timezone.now()
+    if invitation.accepted_at is not None or invitation.expires_at <= now:
+        return False
+    invitation.expires_at = now
+    invitation.save(update_fields=["expires_at"])
+    AuditEvent.objects.create(
+        actor=actor,
+        action="staff.invitation_revoke",
+        data={"invitation": invitation.pk, "email": invitation.email},
+        created_at=now,
+    )
+    return True
+
+
+def account_event_record(*, user, action: str, data: dict | None = None) -> None:
+    """Audit a sign-in or a change to a staff account's credentials (password, MFA)."""
+    AuditEvent.objects.create(actor=user, action=action, data=data or {})
+
+
+# --- Opening and closing signing --------------------------------------------------------------
+
+
+@transaction.atomic
+def statement_signing_set(*, statement_id: int, signing_open: bool, actor) -> bool:
+    """Open or close signing for a statement, at once and without a deploy."""
+    statement = Statement.objects.select_for_update().get(pk=statement_id)
+    if statement.signing_open == signing_open:
+        return False
+    statement.signing_open = signing_open
+    statement.save(update_fields=["signing_open", "updated_at"])
+    AuditEvent.objects.create(
+        actor=actor,
+        action="statement.signing_opened" if signing_open else "statement.signing_closed",
+        data={"statement": statement.pk, "slug": statement.slug},
+    )
+    return True
+
+
+# --- Bulk invalidation ------------------------------------------------------------------------
+
+
+class NoConditions(ValueError):
+    """An invalidation without any condition would match every signature."""
+
+
+@dataclass(frozen=True)
+class InvalidationConditions:
+    email_domain: str = ""
+    ip_hash: str = ""
+    country: str = ""
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    statement_id: int | None = None
+
+    def __post_init__(self):
+        # Compared with the signatures' email keys, so normalised the same way.
+        object.__setattr__(self, "email_domain", normalise_domain(self.email_domain))
+
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.email_domain,
+                self.ip_hash,
+                self.country,
+                self.created_from,
+                self.created_to,
+                self.statement_id,
+            )
+        )
+
+    def to_json(self) -> dict:
+        data = {
+            "email_domain": self.email_domain,
+            "ip_hash": self.ip_hash,
+            "country": self.country,
+            "created_from": self.created_from.isoformat() if self.created_from else "",
+            "created_to": self.created_to.isoformat() if self.created_to else "",
+            "statement": self.statement_id,
+        }
+        return {key: value for key, value in data.items() if value}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "InvalidationConditions":
+        return cls(
+            email_domain=data.get("email_domain", ""),
+            ip_hash=data.get("ip_hash", ""),
+            country=data.get("country", ""),
+            created_from=parse_datetime(data["created_from"]) if data.get("created_from") else None,
+            created_to=parse_datetime(data["created_to"]) if data.get("created_to") else None,
+            statement_id=data.get("statement"),
+        )
+
+
+def invalidation_matches(conditions: InvalidationConditions) -> QuerySet[Signature]:
+    """The signatures an invalidation with these conditions changes.
+
+    The dry run counts this queryset and the run changes exactly its rows, so the count shown
+    before running is what running does (unless signatures arrive or change in between).
+    """
+    if conditions.is_empty():
+        raise NoConditions
+    queryset = Signature.objects.filter(state__in=FRAUD_MARKABLE)
+    if conditions.email_domain:
+        queryset = queryset.filter(email_key__endswith="@" + conditions.email_domain)
+    if conditions.ip_hash:
+        queryset = queryset.filter(ip_hash=conditions.ip_hash)
+    if conditions.country:
+        queryset = queryset.filter(country=conditions.country)
+    if conditions.created_from:
+        queryset = queryset.filter(created_at__gte=conditions.created_from)
+    if conditions.created_to:
+        queryset = queryset.filter(created_at__lte=conditions.created_to)
+    if conditions.statement_id:
+        queryset = queryset.filter(statement_id=conditions.statement_id)
+    return queryset
+
+
+def invalidation_conditions(run: InvalidationRun) -> InvalidationConditions:
+    return InvalidationConditions.from_json(run.conditions)
+
+
+@transaction.atomic
+def invalidation_prepare(*, conditions: InvalidationConditions, actor) -> InvalidationRun:
+    """Record the chosen conditions with their dry-run count; nothing changes yet."""
+    return InvalidationRun.objects.create(
+        statement_id=conditions.statement_id,
+        conditions=conditions.to_json(),
+        matched_count=invalidation_matches(conditions).count(),
+        created_by=actor,
+    )
+
+
+@transaction.atomic(durable=True)
+def invalidation_start(*, run_id: int, actor) -> InvalidationRun:
+    """Queue a prepared invalidation for the background. Starting twice starts it once."""
+    from statements.staff.tasks import invalidation_execute
+
+    run = InvalidationRun.objects.select_for_update().get(pk=run_id)
+    if run.state != RunState.DRAFT:
+        return run
+    run.matched_count = invalidation_matches(invalidation_conditions(run)).count()
+    run.state = RunState.QUEUED
+    run.save(update_fields=["matched_count", "state"])
+    AuditEvent.objects.create(
+        actor=actor,
+        action="invalidation.start",
+        data={"run": run.pk, "matched": run.matched_count, "conditions": run.conditions},
+    )
+    invalidation_execute.delay_on_commit(run.pk)
+    return run
+
+
+@transaction.atomic
+def invalidation_cancel(*, run_id: int, actor) -> bool:
+    """Stop an invalidation: a draft or queued one at once, a running one between chunks."""
+    run = InvalidationRun.objects.select_for_update().get(pk=run_id)
+    if run.state in {RunState.DRAFT, RunState.QUEUED}:
+        run.state = RunState.CANCELLED
+        run.cancel_requested = True
+        run.finished_at = timezone.now()
+        run.save(update_fields=["state", "cancel_requested", "finished_at"])
+    elif run.state == RunState.RUNNING and not run.cancel_requested:
+        run.cancel_requested = True
+        run.save(update_fields=["cancel_requested"])
+    else:
+        return False
+    AuditEvent.objects.create(actor=actor, action="invalidation.cancel", data={"run": run.pk})
+    return True
+
+
+def invalidation_process(*, run_id: int, chunk_size: int = 500, max_chunks: int = 100) -> bool:
+    """Mark the run's matches as fraudulent, one committed chunk at a time, checking for a
+    cancellation between chunks. Returns False when `max_chunks` ran out before the end (the
+    task then queues itself again), so no single task runs into its time limit."""
+    with transaction.atomic():
+        run = InvalidationRun.objects.select_for_update().get(pk=run_id)
+        if run.state not in {RunState.QUEUED, RunState.RUNNING}:
+            return True
+        if run.state == RunState.QUEUED:
+            run.state = RunState.RUNNING
+            run.started_at = timezone.now()
+            run.save(update_fields=["state", "started_at"])
+    conditions = invalidation_conditions(run)
+    for _chunk in range(max_chunks):
+        if InvalidationRun.objects.filter(pk=run_id, cancel_requested=True).exists():
+            _invalidation_finish(run_id, RunState.CANCELLED)
+            return True
+        if not _invalidate_chunk(run, conditions, chunk_size):
+            _invalidation_finish(run_id, RunState.DONE)
+            return True
+    return False
+
+
+@transaction.atomic
+def _invalidate_chunk(run: InvalidationRun, conditions: InvalidationConditions, size: int) -> int:
+    rows = list(
+        invalidation_matches(conditions)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+        .only("pk", "state", "statement_id", "kind")[:size]
+    )
+    if not rows:
+        return 0
+    now = timezone.now()
+    deltas: Counter = Counter()
+    events = []
+    for signature in rows:
+        if signature.state in Signature.PUBLIC_STATES:
+            deltas[(signature.statement_id, signature.kind)] -= 1
+        events.append(
+            AuditEvent(
+                actor_id=run.created_by_id,
+                action=INVALIDATION,
+                signature_id=signature.pk,
+                from_state=signature.state,
+                to_state=State.FRAUDULENT,
+                reason=f"invalidation #{run.pk}",
+                data={"run": run.pk},
+                created_at=now,
+            )
+        )
+    Signature.objects.filter(pk__in=[s.pk for s in rows]).update(state=State.FRAUDULENT)
+    AuditEvent.objects.bulk_create(events)
+    InvalidationRun.objects.filter(pk=run.pk).update(changed_count=F("changed_count") + len(rows))
+    for (statement_id, kind), delta in deltas.items():
+        counters.bump_on_commit(statement_id, kind, delta)
+    return len(rows)
+
+
+def _invalidation_finish(run_id: int, state: str) -> None:
+    with transaction.atomic():
+        updated = InvalidationRun.objects.filter(pk=run_id, state=RunState.RUNNING).update(
+            state=state, finished_at=timezone.now()
+        )
+        if updated:
+            run = InvalidationRun.objects.get(pk=run_id)
+            AuditEvent.objects.create(
+                action=f"invalidation.{state}",
+                data={"run": run_id, "changed": run.changed_count},
+            )
+
+
+def invalidation_failed(*, run_id: int) -> None:
+    """Record that the background run gave up (it can still be reverted)."""
+    InvalidationRun.objects.filter(pk=run_id, state__in=[RunState.QUEUED, RunState.RUNNING]).update(
+        state=RunState.FAILED, finished_at=timezone.now()
+    )
+
+
+REVERTIBLE = frozenset({RunState.DONE, RunState.CANCELLED, RunState.FAILED})
+
+
+@transaction.atomic(durable=True)
+def invalidation_revert(*, run_id: int, actor) -> bool:
+    """Queue the undoing of a finished invalidation. `reverted_at` records the request; the
+    state becomes REVERTED once every signature is restored. Asking twice queues it once."""
+    from statements.staff.tasks import invalidation_revert_execute
+
+    run = InvalidationRun.objects.select_for_update().get(pk=run_id)
+    if run.state not in REVERTIBLE or run.reverted_at is not None or not run.changed_count:
+        return False
+    run.reverted_at = timezone.now()
+    run.save(update_fields=["reverted_at"])
+    AuditEvent.objects.create(actor=actor, action="invalidation.revert", data={"run": run.pk})
+    invalidation_revert_execute.delay_on_commit(run.pk)
+    return True
+
+
+def invalidation_revert_process(*, run_id: int, chunk_size: int = 500) -> int:
+    """Restore each signature the run changed to the state it had, unless someone decided on
+    it since (its latest state change is no longer the run's): that later decision stands.
+    Returns how many were restored."""
+    run = InvalidationRun.objects.get(pk=run_id)
+    if run.state == RunState.REVERTED:
+        return 0
+    actor_id = (
+        AuditEvent.objects.filter(action="invalidation.revert", data__run=run_id)
+        .order_by("-pk")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    restored = 0
+    after = 0
+    while True:
+        count, after = _revert_chunk(run, actor_id, after, chunk_size)
+        restored += count
+        if after is None:
+            break
+    with transaction.atomic():
+        InvalidationRun.objects.filter(pk=run_id).update(state=RunState.REVERTED)
+        AuditEvent.objects.create(
+            action="invalidation.reverted", data={"run": run_id, "restored": restored}
+        )
+    return restored
+
+
+@transaction.atomic
+def _revert_chunk(
+    run: InvalidationRun, actor_id: int | None, after: int, size: int
+) -> tuple[int, int | None]:
+    events = list(
+        AuditEvent.objects.filter(action=INVALIDATION, data__run=run.pk, pk__gt=after)
+        .order_by("pk")
+        .only("pk", "signature_id", "from_state")[:size]
+    )
+    if not events:
+        return 0, None
+    ids = [event.signature_id for event in events if event.signature_id]
+    signatures = {
+        s.pk: s
+        for s in Signature.objects.select_for_update()
+        .filter(pk__in=ids)
+        .only("pk", "state", "statement_id", "kind")
+    }
+    latest_change = dict(
+        AuditEvent.objects.filter(signature_id__in=ids)
+        .exclude(to_state="")
+        .values("signature_id")
+        .annotate(last=Max("pk"))
+        .values_list("signature_id", "last")
+    )
+    now = timezone.now()
+    by_state: dict[str, list[int]] = {}
+    new_events = []
+    deltas: Counter = Counter()
+    for event in events:
+        signature = signatures.get(event.signature_id)
+        if signature is None or signature.state != State.FRAUDULENT:
+            continue
+        if latest_change.get(signature.pk) != event.pk:
+            continue
+        by_state.setdefault(event.from_state, []).append(signature.pk)
+        if event.from_state in Signature.PUBLIC_STATES:
+            deltas[(signature.statement_id, signature.kind)] += 1
+        new_events.append(
+            AuditEvent(
+                actor_id=actor_id,
+                action="invalidation.restore",
+                signature_id=signature.pk,
+                from_state=State.FRAUDULENT,
+                to_state=event.from_state,
+                reason=f"invalidation #{run.pk} reverted",
+                data={"run": run.pk},
+                created_at=now,
+            )
+        )
+    for state, pks in by_state.items():
+        Signature.objects.filter(pk__in=pks).update(state=state)
+    AuditEvent.objects.bulk_create(new_events)
+    for (statement_id, kind), delta in deltas.items():
+        counters.bump_on_commit(statement_id, kind, delta)
+    return len(new_events), events[-1].pk

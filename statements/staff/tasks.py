@@ -1,0 +1,37 @@
+"""Celery tasks of the staff area: thin wrappers that take primary keys and call a service."""
+
+from celery import shared_task
+
+from statements.tasks import EMAIL_TASK, EmailTask
+
+# A run re-queues itself after this many chunks, so no task nears its time limit or the
+# broker's visibility timeout however many signatures match.
+CHUNKS_PER_TASK = 100
+
+
+@shared_task(base=EmailTask, **EMAIL_TASK)
+def endorsement_published_send(self, signature_id: int) -> None:
+    from statements.staff.services import endorsement_published_deliver
+
+    endorsement_published_deliver(signature_id=signature_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=540, time_limit=600)
+def invalidation_execute(run_id: int) -> None:
+    from statements.staff.services import invalidation_failed, invalidation_process
+
+    try:
+        finished = invalidation_process(run_id=run_id, max_chunks=CHUNKS_PER_TASK)
+    except Exception:
+        # Marked failed, so organisers see it and can revert what it changed so far.
+        invalidation_failed(run_id=run_id)
+        raise
+    if not finished:
+        invalidation_execute.delay_on_commit(run_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=540, time_limit=600)
+def invalidation_revert_execute(run_id: int) -> None:
+    from statements.staff.services import invalidation_revert_process
+
+    invalidation_revert_process(run_id=run_id)
