@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
 from petition.celery import app as celery_app
 from statements import counters
@@ -39,6 +40,17 @@ def _isolated_state(settings):
     with contextlib.suppress(Exception):  # a test may have pointed the cache at a dead server
         cache.clear()
     counters._memo.clear()
+
+
+@pytest.fixture
+def client():
+    """A visitor whose browser asks for English, so assertions read in one language; tests
+    of other languages say so with their own Accept-Language."""
+    return Client(headers={"Accept-Language": "en"})
+
+
+def wait_until(predicate, timeout: float = 30, what: str = "the condition") -> None:
+    _wait_for(predicate, timeout, what)
 
 
 @pytest.fixture
