@@ -49,6 +49,12 @@ ENV PATH="/opt/venv/bin:$PATH" \
     DJANGO_SETTINGS_MODULE=petition.settings \
     PRIVATE_STORAGE_ROOT=/data/private
 
+# DejaVu Sans: the printable PDF signatory lists need a font with Cyrillic (reportlab ships
+# none); without it they fall back to Helvetica and lose every non-Latin name.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin app \

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from statements import views
+from statements.exports import public
 
 app_name = "statements"
 
@@ -10,6 +11,8 @@ urlpatterns = [
     path("s/<slug:slug>/sign/", views.sign, name="sign"),
     path("s/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("s/<slug:slug>/signatories/", views.signatories, name="signatories"),
+    path("s/<slug:slug>/signatories.csv", public.signatories_csv, name="signatories_csv"),
+    path("s/<slug:slug>/signatories.json", public.signatories_json, name="signatories_json"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("withdraw/<str:token>/", views.withdraw, name="withdraw"),
     path("api/statements/<slug:slug>/counts.json", views.counts_json, name="counts_json"),
