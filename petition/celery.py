@@ -3,9 +3,9 @@
 import functools
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from celery.contrib.django.task import DjangoTask
-from django.db import transaction
+from django.db import close_old_connections, transaction
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "petition.settings")
 
@@ -23,6 +23,16 @@ class Task(DjangoTask):
 
     def apply_async_on_commit(self, *args, **kwargs) -> None:
         transaction.on_commit(functools.partial(self.apply_async, *args, **kwargs), robust=True)
+
+
+@signals.task_postrun.connect
+def _return_database_connections(task=None, **kwargs) -> None:
+    """After a task, hand the database connection back as Django does after a request: to the
+    pool, or closed if it broke or outlived CONN_MAX_AGE (settings.CELERY_DB_REUSE_MAX keeps
+    Celery from closing the whole pool instead). Eager tasks run inside the caller's
+    request or test, whose connection is not theirs to hand back."""
+    if task is not None and not getattr(task.request, "is_eager", False):
+        close_old_connections()
 
 
 app = Celery("petition", task_cls=Task)

@@ -13,6 +13,7 @@ from pathlib import Path
 from celery.schedules import crontab
 from django.utils.csp import CSP
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 from petition.env import (
     cache_url,
@@ -74,6 +75,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # The public statement pages (the page, counts.json, the sign and confirmation forms)
+    # through a short stack: this list less what they never use (sessions, users, messages),
+    # for visitors without a session; see statements/hotpaths.py.
+    "statements.hotpaths.PublicReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -126,7 +131,9 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, sharing one client per pool and incrementing in one round
+            # trip: see petition/cache.py.
+            "BACKEND": "petition.cache.RedisCache",
             "LOCATION": cache_url(REDIS_URL, env_int("REDIS_CACHE_DB", 1)),
             "KEY_PREFIX": "petition",
             "TIMEOUT": 300,
@@ -161,6 +168,11 @@ CELERY_TASK_ACKS_LATE = True
 # A worker killed mid-task must not acknowledge it, so the task is delivered again.
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_PREFETCH_MULTIPLIER", 4)
+# Celery's Django fixup closes the database connections before and after every task; with
+# the connection pool that closes the pool itself, so each task connects again (a new
+# PostgreSQL backend per email). Recycle only every so many tasks; between tasks the
+# connection goes back to the pool, as after a web request (petition/celery.py).
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # Every countdown, retry and time limit stays well below this (see statements/tasks.py).
 CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -177,6 +189,9 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Declared, so that a plain `celery -A petition worker` consumes every queue; larger
+# installations run dedicated workers with -Q exports.
+CELERY_TASK_QUEUES = (Queue("default"), Queue("exports"))
 CELERY_TASK_ROUTES = {
     "statements.exports.tasks.export_build": {"queue": "exports"},
 }
@@ -203,6 +218,9 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Email ----------------------------------------------------------------------------------
 MAILERS = {"default": email_config(env_str("EMAIL_URL", ""), timeout=env_int("EMAIL_TIMEOUT", 10))}
+if MAILERS["default"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+    # Django's SMTP backend, building messages at a fraction of the cost (statements/emails.py).
+    MAILERS["default"]["BACKEND"] = "statements.emails.SMTPBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Solidarity petition <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

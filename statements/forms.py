@@ -1,5 +1,7 @@
 """Sign forms: validate and normalise what people type. They never save or send."""
 
+import functools
+
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -37,6 +39,20 @@ def _country_choices():
     return [("", _("Choose a country"))] + [(code, name) for code, name in countries]
 
 
+@functools.cache
+def _country_codes() -> frozenset[str]:
+    return frozenset(code for code, _name in countries)
+
+
+class CountryField(forms.TypedChoiceField):
+    """The countries by name in the visitor's language; a submitted code is checked against
+    the set of codes, because building the sorted, translated list to look it up would cost
+    more than the rest of a sign POST."""
+
+    def valid_value(self, value) -> bool:
+        return str(value) in _country_codes()
+
+
 class SignForm(forms.Form):
     """Fields shared by both kinds of signature."""
 
@@ -46,7 +62,7 @@ class SignForm(forms.Form):
     # simple bots fill in every input they find.
     nickname = forms.CharField(required=False, label=_("Leave this field empty"))
 
-    country = forms.TypedChoiceField(label=_("Country"), choices=_country_choices)
+    country = CountryField(label=_("Country"), choices=_country_choices)
     city = CleanCharField(label=_("City"), max_length=LIMITS["city"], required=False)
     consent = forms.BooleanField(
         label=_("I have read the privacy notice and agree that my data is processed as it says."),

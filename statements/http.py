@@ -4,8 +4,16 @@ import ipaddress
 import logging
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import (
+    EXPIRATION_FUDGE,
+    _get_window,
+    _make_cache_key,
+    _split_rate,
+    is_ratelimited,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +52,43 @@ def ip_bucket(ip: str) -> str:
     return ip
 
 
-def over_limit(request: HttpRequest, *, group: str, value: str, rate: str) -> bool:
-    """Count this POST against `value`'s budget. A cache outage fails open, and is logged,
-    rather than turning signing into an error page."""
+Budget = tuple[str, str, str]  # (group, value, rate) in django-ratelimit's terms
+
+
+def over_limits(request: HttpRequest, budgets: list[Budget], then: list[Budget] = ()) -> bool:
+    """Count this POST against each budget, and against those in `then` only if it is within
+    all of the first ones; True if any budget counted is exceeded.
+
+    The counting is django-ratelimit's: the same fixed windows, cache keys and counts, so its
+    decorators and get_usage() see these budgets as their own. On Redis every budget is
+    counted in one round trip (django-ratelimit makes two or three per budget, and a sign POST
+    counts three). A cache outage fails open, and is logged, rather than turning signing into
+    an error page.
+    """
+    if not settings.RATELIMIT_ENABLE or request.method != "POST":
+        return False
     try:
+        cache = caches[settings.RATELIMIT_USE_CACHE]
+        if not isinstance(cache, RedisCache):
+            return _over_limits_elsewhere(request, budgets, then)
+        keys, args = [], []
+        for group, value, rate in [*budgets, *then]:
+            limit, period = _split_rate(rate)
+            key = _make_cache_key(group, _get_window(value, period), rate, value, "POST")
+            keys.append(cache.make_and_validate_key(key))
+            args += [period + EXPIRATION_FUDGE, limit]
+        counts = _count_script(cache)(keys=keys, args=[*args, len(budgets)])
+        return any(count > limit for count, limit in zip(counts, args[1::2], strict=False))
+    except Exception:
+        groups = ", ".join(group for group, _value, _rate in [*budgets, *then])
+        logger.warning("rate-limit cache unavailable; %s not enforced for this request", groups)
+        return False
+
+
+def _over_limits_elsewhere(request: HttpRequest, budgets: list[Budget], then: list[Budget]):
+    """The same counting through django-ratelimit itself, for caches other than Redis."""
+
+    def counted(group: str, value: str, rate: str) -> bool:
         return is_ratelimited(
             request,
             group=group,
@@ -56,23 +97,49 @@ def over_limit(request: HttpRequest, *, group: str, value: str, rate: str) -> bo
             method="POST",
             increment=True,
         )
-    except Exception:
-        logger.warning("rate-limit cache unavailable; %s not enforced for this request", group)
-        return False
+
+    over = any([counted(*budget) for budget in budgets])
+    return over or any([counted(*budget) for budget in then])
 
 
-def ip_rate_limited(request: HttpRequest) -> bool:
-    """Count a sign POST against the client's burst and sustained budgets."""
+# django-ratelimit's counting (add the key with its expiry if new, then increment) for every
+# key; keys after the first ARGV[#ARGV] only while none of those is over its limit.
+_COUNT = """
+local always = tonumber(ARGV[#ARGV])
+local counts = {}
+local over = false
+for i, key in ipairs(KEYS) do
+    if i > always and over then
+        break
+    end
+    redis.call('SET', key, 0, 'EX', ARGV[2 * i - 1], 'NX')
+    counts[i] = redis.call('INCR', key)
+    if counts[i] > tonumber(ARGV[2 * i]) then
+        over = true
+    end
+end
+return counts
+"""
+_scripts: dict[object, object] = {}  # per connection pool
+
+
+def _count_script(cache: RedisCache):
+    client = cache._cache.get_client(write=True)
+    script = _scripts.get(client.connection_pool)
+    if script is None:
+        script = _scripts[client.connection_pool] = client.register_script(_COUNT)
+    return script
+
+
+def sign_rate_limited(request: HttpRequest, email_key: str | None) -> bool:
+    """Count a sign POST against the client's burst and sustained budgets, and, if it is within
+    them and the form gave an address, against the budget of that normalised address."""
     bucket = ip_bucket(client_ip(request))
-    burst = over_limit(
-        request, group="sign-ip-burst", value=bucket, rate=settings.SIGN_RATE_IP_BURST
+    return over_limits(
+        request,
+        [
+            ("sign-ip-burst", bucket, settings.SIGN_RATE_IP_BURST),
+            ("sign-ip-sustained", bucket, settings.SIGN_RATE_IP_SUSTAINED),
+        ],
+        then=[("sign-email", email_key, settings.SIGN_RATE_EMAIL)] if email_key else [],
     )
-    sustained = over_limit(
-        request, group="sign-ip-sustained", value=bucket, rate=settings.SIGN_RATE_IP_SUSTAINED
-    )
-    return burst or sustained
-
-
-def email_rate_limited(request: HttpRequest, email_key: str) -> bool:
-    """Count a sign POST against the budget of its normalised email address."""
-    return over_limit(request, group="sign-email", value=email_key, rate=settings.SIGN_RATE_EMAIL)

@@ -1,5 +1,6 @@
 """Public views: HTTP in, one service call, HTTP out."""
 
+import json
 import logging
 
 from django.conf import settings
@@ -13,9 +14,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from statements import counters, selectors, services, tokens
+from statements import counters, pages, selectors, services, tokens
 from statements.forms import SIGN_FORMS
-from statements.http import client_ip, email_rate_limited, ip_rate_limited
+from statements.http import client_ip, sign_rate_limited
 from statements.models import Signature
 from statements.normalise import email_key
 
@@ -30,31 +31,26 @@ def _chosen_kind(value: str | None) -> str:
 
 def _render_statement(request, statement, *, form=None, kind=None, status=200, notice=""):
     kind = kind or _chosen_kind(request.GET.get("as"))
-    form = form or SIGN_FORMS[kind](prefix=kind)
-    context = {
-        "st": selectors.statement_text(statement, get_language()),
-        "counts": counters.get_counts(statement.pk),
-        "form": form,
-        "kind": kind,
-        "kinds": [
-            (Kind.INDIVIDUAL, _("I sign as an individual")),
-            (Kind.ORGANISATION, _("I sign on behalf of an organisation")),
-        ],
-        "latest": selectors.latest_endorsements(statement),
-        "notice": notice,
-        "page_url": settings.SITE_URL + request.path,
-    }
-    return render(request, "statements/detail.html", context, status=status)
+    return pages.statement_response(
+        request, statement, kind=kind, form=form, notice=notice, status=status
+    )
 
 
 @require_GET
 def statement_detail(request: HttpRequest, slug: str | None = None) -> HttpResponse:
-    return _render_statement(request, selectors.statement_get(slug))
+    """The page a viral statement's visitors load: no query once this process has it (see
+    statements/pages.py), and often answered before most middleware (statements/hotpaths.py)."""
+    return _render_statement(request, selectors.statement_get_cached(slug))
+
+
+# How old the statement row read for a sign POST may be: closing signing takes effect within
+# this, without a query per POST while a viral statement is signed hundreds of times a second.
+SIGNING_STATE_SECONDS = 1
 
 
 @require_POST
 def sign(request: HttpRequest, slug: str) -> HttpResponse:
-    statement = selectors.statement_get(slug)
+    statement = selectors.statement_get_cached(slug, seconds=SIGNING_STATE_SECONDS)
     kind = _chosen_kind(request.POST.get("kind"))
     form = SIGN_FORMS[kind](request.POST, prefix=kind)
     if not statement.signing_open:
@@ -62,17 +58,16 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
         return _render_statement(
             request, statement, form=form, kind=kind, status=403, notice=notice
         )
-    too_many = _("Too many attempts. Please wait a few minutes and try again.")
-    if ip_rate_limited(request):
+    valid = form.is_valid()
+    # Every POST spends the client's budget, valid or not; a valid one also spends its
+    # address's budget (all in one round trip to the cache).
+    if sign_rate_limited(request, email_key(form.cleaned_data["email"]) if valid else None):
+        notice = _("Too many attempts. Please wait a few minutes and try again.")
         return _render_statement(
-            request, statement, form=form, kind=kind, status=429, notice=too_many
+            request, statement, form=form, kind=kind, status=429, notice=notice
         )
-    if not form.is_valid():
+    if not valid:
         return _render_statement(request, statement, form=form, kind=kind, status=400)
-    if email_rate_limited(request, email_key(form.cleaned_data["email"])):
-        return _render_statement(
-            request, statement, form=form, kind=kind, status=429, notice=too_many
-        )
     if not form.is_bot():
         try:
             services.signature_create(
@@ -90,74 +85,103 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
 
 @require_GET
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
-    statement = selectors.statement_get(slug)
-    st = selectors.statement_text(statement, get_language())
-    return render(request, "statements/thanks.html", {"st": st})
+    statement = selectors.statement_get_cached(slug)
+    st = selectors.statement_text_cached(statement, get_language())
+    key = (statement.pk, statement.updated_at)
+    return pages.page_response(request, "statements/thanks.html", {"st": st}, key=key)
 
 
 def _signature_from_token(token: str, action: str, max_age):
-    """Return (signature, error_template, status)."""
+    """Return ((pk, state, statement), None, 200) or (None, error_template, status).
+
+    Only the columns the views need are read: the pages say nothing about the signer."""
     try:
         public_id = tokens.read_token(token, action, max_age)
     except tokens.TokenExpired:
         return None, "statements/link_expired.html", 410
     except tokens.TokenInvalid:
         return None, "statements/link_invalid.html", 404
-    signature = Signature.objects.select_related("statement").filter(public_id=public_id).first()
-    if signature is None:
+    found = (
+        Signature.objects.filter(public_id=public_id)
+        .values_list("pk", "state", "statement_id")
+        .first()
+    )
+    if found is None:
         return None, "statements/link_invalid.html", 404
-    return signature, None, 200
+    pk, state, statement_id = found
+    return (pk, state, selectors.statement_by_id_cached(statement_id)), None, 200
+
+
+def _error_page(request: HttpRequest, template_name: str, status: int) -> HttpResponse:
+    return pages.page_response(request, template_name, {}, key=(), status=status)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button; only the POST confirms, because mail scanners follow links."""
-    signature, error, status = _signature_from_token(
+    found, error, status = _signature_from_token(
         token, tokens.CONFIRM, settings.SIGNATURE_TOKEN_MAX_AGE
     )
-    if signature is None:
-        return render(request, error, status=status)
-    if signature.state == Signature.State.WITHDRAWN:
-        return render(request, "statements/link_invalid.html", status=404)
-    st = selectors.statement_text(signature.statement, get_language())
+    if found is None:
+        return _error_page(request, error, status)
+    pk, state, statement = found
+    if state == Signature.State.WITHDRAWN:
+        return _error_page(request, "statements/link_invalid.html", 404)
+    st = selectors.statement_text_cached(statement, get_language())
+    key = (statement.pk, statement.updated_at)
     if request.method == "POST":
-        signature = services.signature_confirm(signature_id=signature.pk)
-        return render(request, "statements/confirmed.html", {"st": st, "signature": signature})
-    return render(
-        request, "statements/confirm.html", {"st": st, "signature": signature, "token": token}
-    )
+        state = services.signature_confirm(signature_id=pk).state
+        context = {"st": st, "state": state}
+        return pages.page_response(request, "statements/confirmed.html", context, key=(*key, state))
+    return pages.page_response(request, "statements/confirm.html", {"st": st}, key=key)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 def withdraw(request: HttpRequest, token: str) -> HttpResponse:
     """Two steps like confirmation: the GET asks, the POST withdraws and erases."""
-    signature, error, status = _signature_from_token(
+    found, error, status = _signature_from_token(
         token, tokens.WITHDRAW, settings.WITHDRAW_TOKEN_MAX_AGE
     )
-    if signature is None:
-        return render(request, error, status=status)
-    st = selectors.statement_text(signature.statement, get_language())
-    if request.method == "POST" or signature.state == Signature.State.WITHDRAWN:
-        services.signature_withdraw(signature_id=signature.pk)
-        return render(request, "statements/withdrawn.html", {"st": st})
-    return render(request, "statements/withdraw.html", {"st": st, "token": token})
+    if found is None:
+        return _error_page(request, error, status)
+    pk, state, statement = found
+    st = selectors.statement_text_cached(statement, get_language())
+    key = (statement.pk, statement.updated_at)
+    if request.method == "POST" or state == Signature.State.WITHDRAWN:
+        services.signature_withdraw(signature_id=pk)
+        return pages.page_response(request, "statements/withdrawn.html", {"st": st}, key=key)
+    return pages.page_response(request, "statements/withdraw.html", {"st": st}, key=key)
 
 
 @require_GET
 @cache_control(public=True, max_age=10)
-def counts_json(request: HttpRequest, slug: str) -> JsonResponse:
-    statement = selectors.statement_get(slug)
+def counts_json(request: HttpRequest, slug: str) -> HttpResponse:
+    """Polled by every open page: answered from memory (the statement as read at most
+    PAGE_CACHE_SECONDS ago, the counts from their memo), the same bytes for everyone."""
+    statement = selectors.statement_get_cached(slug)
     counts = counters.get_counts(statement.pk)
-    return JsonResponse(
-        {
-            "statement": statement.slug,
-            "individuals": counts[Kind.INDIVIDUAL],
-            "organisations": counts[Kind.ORGANISATION],
-            "signing_open": statement.signing_open,
-        }
-    )
+    key = (statement.pk, counts[Kind.INDIVIDUAL], counts[Kind.ORGANISATION])
+    key += (statement.signing_open,)
+    body = _counts_bodies.get(key)
+    if body is None:
+        body = json.dumps(
+            {
+                "statement": statement.slug,
+                "individuals": counts[Kind.INDIVIDUAL],
+                "organisations": counts[Kind.ORGANISATION],
+                "signing_open": statement.signing_open,
+            }
+        ).encode()
+        if len(_counts_bodies) > 100:
+            _counts_bodies.clear()
+        _counts_bodies[key] = body
+    return HttpResponse(body, content_type="application/json")
+
+
+_counts_bodies: dict[tuple, bytes] = {}
+selectors.forget_with_reads(_counts_bodies.clear)
 
 
 @require_GET

@@ -8,7 +8,6 @@ from django.utils import timezone
 from statements.exports import services
 from statements.exports.selectors import ExportFilters
 from statements.models import SignatoryExport, Signature
-from tests.e2e.conftest import browser, page  # noqa: F401  (the browser tests' fixtures)
 from tests.factories import OrganisationFactory, SignatureFactory
 
 State = Signature.State

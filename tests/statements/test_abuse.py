@@ -177,7 +177,7 @@ def test_unconfirmed_signatures_are_purged_after_the_retention_period(statement,
 def test_permanent_smtp_refusal_is_recorded_not_retried(statement):
     signature = SignatureFactory(statement=statement, state="pending", confirmation_sent_at=None)
     refusal = smtplib.SMTPRecipientsRefused({signature.email: (550, b"no such user")})
-    with mock.patch("statements.emails.EmailMultiAlternatives.send", side_effect=refusal) as send:
+    with mock.patch("statements.emails._send", side_effect=refusal) as send:
         tasks.confirmation_send.delay(signature.pk)
     assert send.call_count == 1
     signature.refresh_from_db()
@@ -193,7 +193,7 @@ def test_transient_smtp_failures_are_raised_for_celery_to_retry(statement):
     assert isinstance(busy, tasks.confirmation_send.autoretry_for)
     assert tasks.confirmation_send.retry_backoff and tasks.confirmation_send.acks_late
     with (
-        mock.patch("statements.emails.EmailMultiAlternatives.send", side_effect=busy),
+        mock.patch("statements.emails._send", side_effect=busy),
         pytest.raises(smtplib.SMTPResponseException),
     ):
         confirmation_deliver(signature_id=signature.pk)
