@@ -37,6 +37,29 @@ def send_email(name: str, *, to: str, context: dict, language: str) -> None:
     _send(message)
 
 
+class PermanentDeliveryError(Exception):
+    """The mail server refused the message for good: retrying cannot help."""
+
+
+def deliver(name: str, *, to: str, context: dict, language: str) -> None:
+    """send_email, with the mail server's refusals sorted for the tasks that call it.
+
+    A permanent refusal (5xx) raises PermanentDeliveryError, for the caller to record; a
+    transient one (4xx) is raised as it is, an OSError, for Celery to retry with backoff.
+    """
+    try:
+        send_email(name, to=to, context=context, language=language)
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _message in exc.recipients.values()]
+        if codes and all(400 <= code < 500 for code in codes):
+            raise
+        raise PermanentDeliveryError(f"recipient refused ({', '.join(map(str, codes))})") from exc
+    except smtplib.SMTPResponseException as exc:
+        if 400 <= exc.smtp_code < 500:
+            raise
+        raise PermanentDeliveryError(f"refused by the mail server ({exc.smtp_code})") from exc
+
+
 class _Mailer:
     """The default mailer of this process, with its connection kept open between emails.
 

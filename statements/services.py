@@ -8,7 +8,6 @@ import functools
 import hashlib
 import hmac
 import logging
-import smtplib
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -19,7 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from statements import counters, selectors, tokens
-from statements.emails import send_email
+from statements.emails import PermanentDeliveryError, deliver
 from statements.models import Signature, Statement
 from statements.normalise import email_key, name_key
 
@@ -244,10 +243,6 @@ def signature_purge_unconfirmed(*, now=None) -> int:
 # --- Email delivery (called by tasks) --------------------------------------------------------
 
 
-class PermanentDeliveryError(Exception):
-    """The mail server refused the message for good: retrying cannot help."""
-
-
 def _links(signature: Signature) -> dict[str, str]:
     def absolute(name: str, action: str) -> str:
         token = tokens.make_token(signature, action)
@@ -260,7 +255,7 @@ def _links(signature: Signature) -> dict[str, str]:
 
 
 def _deliver(signature: Signature, name: str) -> None:
-    """Send one email; classify SMTP refusals as permanent (5xx) or transient (raised)."""
+    """Send one email to a signer (see emails.deliver for how refusals are sorted)."""
     title = selectors.statement_title_cached(signature.statement, signature.language)
     context = {
         "signature": signature,
@@ -270,17 +265,7 @@ def _deliver(signature: Signature, name: str) -> None:
         "token_days": settings.SIGNATURE_TOKEN_MAX_AGE.days,
         **_links(signature),
     }
-    try:
-        send_email(name, to=signature.email, context=context, language=signature.language)
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _ in exc.recipients.values()]
-        if codes and all(400 <= code < 500 for code in codes):
-            raise
-        raise PermanentDeliveryError(f"recipient refused ({', '.join(map(str, codes))})") from exc
-    except smtplib.SMTPResponseException as exc:
-        if 400 <= exc.smtp_code < 500:
-            raise
-        raise PermanentDeliveryError(f"refused by the mail server ({exc.smtp_code})") from exc
+    deliver(name, to=signature.email, context=context, language=signature.language)
 
 
 @transaction.atomic

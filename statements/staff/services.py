@@ -10,7 +10,6 @@ delay_on_commit and receive primary keys only.
 import hashlib
 import logging
 import secrets
-import smtplib
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from statements import counters, tokens
-from statements.emails import send_email
+from statements.emails import PermanentDeliveryError, deliver, send_email
 from statements.models import (
     AuditEvent,
     InvalidationRun,
@@ -190,23 +189,8 @@ def signatures_moderate(
     return outcome
 
 
-class PermanentDeliveryError(Exception):
-    """The mail server refused the message for good: retrying cannot help."""
-
-
 def _send_to_signer(signature: Signature, name: str, context: dict) -> None:
-    """Send one email to a signer; SMTP refusals are permanent (5xx) or transient (raised)."""
-    try:
-        send_email(name, to=signature.email, context=context, language=signature.language)
-    except smtplib.SMTPRecipientsRefused as exc:
-        codes = [code for code, _message in exc.recipients.values()]
-        if codes and all(400 <= code < 500 for code in codes):
-            raise
-        raise PermanentDeliveryError(f"recipient refused ({', '.join(map(str, codes))})") from exc
-    except smtplib.SMTPResponseException as exc:
-        if 400 <= exc.smtp_code < 500:
-            raise
-        raise PermanentDeliveryError(f"refused by the mail server ({exc.smtp_code})") from exc
+    deliver(name, to=signature.email, context=context, language=signature.language)
 
 
 def _statement_title(statement: Statement, language: str) -> str:
