@@ -77,3 +77,14 @@ def name_key(name: str) -> str:
         ch if ch.isalnum() else " " if ch.isspace() or ch in "-–—/_" else "" for ch in folded
     )
     return _SPACES.sub(" ", kept).strip()
+
+
+def search_text(value: str, *, limit: int = 100) -> str:
+    """A search box's text, safe to put in a query: control characters (NUL, which
+    PostgreSQL refuses in text, among them) dropped, spaces folded, length capped."""
+    kept = "".join(
+        " " if ch.isspace() else ch
+        for ch in value
+        if ch.isspace() or unicodedata.category(ch) not in {"Cc", "Cs", "Co"}
+    )
+    return clean_text(kept)[:limit]

@@ -18,7 +18,7 @@ from statements import counters, pages, selectors, services, tokens
 from statements.forms import SIGN_FORMS
 from statements.http import client_ip, sign_rate_limited
 from statements.models import Signature
-from statements.normalise import email_key
+from statements.normalise import email_key, search_text
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +187,7 @@ selectors.forget_with_reads(_counts_bodies.clear)
 @require_GET
 def signatories(request: HttpRequest, slug: str) -> HttpResponse:
     statement = selectors.statement_get(slug)
-    search = request.GET.get("q", "").strip()[:100]
+    search = search_text(request.GET.get("q", ""))
     organisations = Paginator(selectors.public_organisations(statement, search=search), 50)
     individuals = Paginator(selectors.public_individuals(statement, search=search), 100)
     org_page = organisations.get_page(request.GET.get("org_page"))

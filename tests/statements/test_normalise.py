@@ -61,3 +61,11 @@ def test_organisation_names_compare_loosely():
         "sindicato de trabajadores sa"
     )
     assert name_key("Профсоюз «Единство»") == name_key("профсоюз единство")
+
+
+def test_search_text_drops_what_a_database_refuses():
+    from statements.normalise import search_text
+
+    assert search_text("  Union\x00 of\tminers ") == "Union of miners"
+    assert search_text("\x00" * 5) == ""
+    assert len(search_text("x" * 500)) == 100
