@@ -1,7 +1,8 @@
 """Every write of the signing flow goes through one function here.
 
-Functions are keyword-only, own their transaction, and queue emails with delay_on_commit so a
-task never runs before its row is committed. Tasks receive primary keys, never personal data.
+Functions are keyword-only and own their transaction. Emails are queued in the outbox in the
+same transaction as the change that causes them (statements/outbox/), so a signature and its
+confirmation email are committed together or not at all, and no request waits on the broker.
 """
 
 import functools
@@ -9,18 +10,17 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
 
-from statements import counters, selectors, tokens
-from statements.emails import PermanentDeliveryError, deliver
+from statements import counters
 from statements.models import Signature, Statement
 from statements.normalise import email_key, name_key
+from statements.outbox.models import EmailKind
+from statements.outbox.services import email_queue
 
 logger = logging.getLogger(__name__)
 
@@ -70,13 +70,10 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
     country) gets the same outcome as a first signature plus an "already signed" email, capped
     per signature, so the form cannot be used to learn who has signed.
 
-    Each outcome is one durable transaction (it refuses to run inside another one), so the row
-    is committed when this returns and the task always finds it. A new signature costs one
-    INSERT, then the task is published on commit; a duplicate, which the INSERT reveals by the
-    unique constraint, is handled in a transaction of its own (no savepoint on the common path).
+    Each outcome is one durable transaction (it refuses to run inside another one), holding the
+    signature and its outbox row. A duplicate, which the INSERT reveals by the unique
+    constraint, is handled in a transaction of its own (no savepoint on the common path).
     """
-    from statements.tasks import confirmation_send, duplicate_notice_send
-
     if not statement.signing_open:
         raise SigningClosed
     now = timezone.now()
@@ -108,7 +105,7 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
     try:
         with transaction.atomic(durable=True):
             _insert(signature)
-            confirmation_send.delay_on_commit(signature.pk)
+            email_queue(kind=EmailKind.CONFIRMATION, signature=signature, language=data.language)
         return signature
     except IntegrityError as error:
         duplicate = error
@@ -121,7 +118,9 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
             pk=existing.pk, email_count__lt=settings.SIGNATURE_MAX_EMAILS
         ).update(email_count=F("email_count") + 1)
         if allowed:
-            duplicate_notice_send.delay_on_commit(existing.pk)
+            email_queue(
+                kind=EmailKind.ALREADY_SIGNED, signature=existing, language=existing.language
+            )
         return existing
 
 
@@ -238,96 +237,3 @@ def signature_purge_unconfirmed(*, now=None) -> int:
     if deleted:
         logger.info("purged %d unconfirmed signatures", deleted)
     return deleted
-
-
-# --- Email delivery (called by tasks) --------------------------------------------------------
-
-
-def _links(signature: Signature) -> dict[str, str]:
-    def absolute(name: str, action: str) -> str:
-        token = tokens.make_token(signature, action)
-        return settings.SITE_URL + reverse(name, kwargs={"token": token})
-
-    return {
-        "confirm_url": absolute("statements:confirm", tokens.CONFIRM),
-        "withdraw_url": absolute("statements:withdraw", tokens.WITHDRAW),
-    }
-
-
-def _deliver(signature: Signature, name: str) -> None:
-    """Send one email to a signer (see emails.deliver for how refusals are sorted)."""
-    title = selectors.statement_title_cached(signature.statement, signature.language)
-    context = {
-        "signature": signature,
-        "statement_title": title or signature.statement.slug,
-        "statement_url": settings.SITE_URL
-        + reverse("statements:detail", kwargs={"slug": signature.statement.slug}),
-        "token_days": settings.SIGNATURE_TOKEN_MAX_AGE.days,
-        **_links(signature),
-    }
-    deliver(name, to=signature.email, context=context, language=signature.language)
-
-
-@transaction.atomic
-def confirmation_deliver(*, signature_id: int) -> bool:
-    """Send the confirmation email once. Returns whether an email went out.
-
-    The row lock and `confirmation_sent_at` make the task idempotent: a redelivered task finds
-    the email recorded and stops. Only a crash between sending and committing can send twice.
-    """
-    signature = (
-        Signature.objects.select_for_update(of=("self",))
-        .select_related("statement")
-        .filter(pk=signature_id)
-        .first()
-    )
-    if signature is None or signature.state != State.PENDING:
-        return False
-    if signature.confirmation_sent_at or signature.delivery_error:
-        return False
-    logger.info("sending confirmation for signature %d", signature.pk)
-    try:
-        _deliver(signature, "confirmation")
-    except PermanentDeliveryError as exc:
-        signature.delivery_error = str(exc)[: Signature.LIMITS["delivery_error"]]
-        signature.save(update_fields=["delivery_error"])
-        logger.warning("confirmation for signature %d failed for good: %s", signature.pk, exc)
-        return False
-    signature.confirmation_sent_at = timezone.now()
-    signature.save(update_fields=["confirmation_sent_at"])
-    return True
-
-
-def duplicate_notice_deliver(*, signature_id: int) -> bool:
-    """Tell someone who signed again that their signature is already recorded."""
-    signature = Signature.objects.select_related("statement").filter(pk=signature_id).first()
-    if signature is None or signature.state in {State.WITHDRAWN, State.FRAUDULENT}:
-        return False
-    try:
-        _deliver(signature, "already_signed")
-    except PermanentDeliveryError as exc:
-        Signature.objects.filter(pk=signature.pk).update(delivery_error=str(exc)[:300])
-        return False
-    return True
-
-
-def delivery_failed(*, signature_id: int, reason: str) -> None:
-    """Record that an email could not be delivered after every retry (visible to moderators)."""
-    Signature.objects.filter(pk=signature_id).update(delivery_error=reason[:300])
-
-
-def confirmation_sweep(*, now=None, older_than: timedelta = timedelta(minutes=10)) -> list[int]:
-    """Ids of signatures whose confirmation never left (e.g. the broker was down when they
-    signed), for re-enqueueing. Too recent rows are skipped: their task may still be queued."""
-    now = now or timezone.now()
-    return list(
-        Signature.objects.filter(
-            state=State.PENDING,
-            confirmation_sent_at__isnull=True,
-            delivery_error="",
-            created_at__lt=now - older_than,
-            created_at__gt=now - settings.SIGNATURE_TOKEN_MAX_AGE,
-        )
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:5000]
-    )

@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 def _isolated_state(settings):
     """Unit tests run tasks eagerly (the real-worker tests switch this off) and start with an
     empty cache, so counts and rate limits never leak between tests."""
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
+    set_eager(True)
+    celery_app.conf["CELERY_TASK_EAGER_PROPAGATES"] = True
     settings.HTTPS = False
     settings.SECURE_SSL_REDIRECT = False
     cache.clear()
@@ -77,10 +77,17 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def set_eager(eager: bool) -> None:
+    """Run tasks in-process or publish them. Celery's configuration is read from Django's
+    CELERY_-prefixed settings, and Celery 5.6 looks a prefixed name up before an unprefixed
+    one, so the prefixed name is the one to change."""
+    celery_app.conf["CELERY_TASK_ALWAYS_EAGER"] = eager
+
+
 def use_broker(url: str, *, eager: bool) -> None:
     """Point this process's Celery app at another broker, dropping pooled connections."""
-    celery_app.conf.task_always_eager = eager
-    celery_app.conf.broker_url = url
+    set_eager(eager)
+    celery_app.conf["CELERY_BROKER_URL"] = url
     celery_app.close()
     celery_app.amqp._producer_pool = None
 
@@ -130,12 +137,20 @@ def _redis_ping(url: str) -> bool:
 @dataclass
 class SmtpSink:
     """Keeps what it receives. `faults` scripts the next replies: an SMTP reply line such as
-    "421 try later" refuses that delivery; a number stalls that long, then drops it."""
+    "421 try later" refuses that delivery; a number stalls that long, then drops it.
+    `refuse` maps an address to the reply its every delivery gets. `sessions` holds each
+    SMTP session (connection) that delivered or tried to."""
 
     port: int
     messages: list[EmailMessage] = field(default_factory=list)
     faults: list[str | float] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
     attempts: int = 0
+    sessions: list = field(default_factory=list)
+
+    @property
+    def connections(self) -> int:
+        return len(self.sessions)
 
     def wait_for(self, count: int, timeout: float = 90) -> list[EmailMessage]:
         _wait_for(lambda: len(self.messages) >= count, timeout, f"{count} email(s)")
@@ -151,6 +166,11 @@ class _SinkHandler:
 
     async def handle_DATA(self, server, session, envelope):
         self.sink.attempts += 1
+        if not any(known is session for known in self.sink.sessions):
+            self.sink.sessions.append(session)
+        for address in envelope.rcpt_tos:
+            if address in self.sink.refuse:
+                return self.sink.refuse[address]
         fault = self.sink.faults.pop(0) if self.sink.faults else None
         if isinstance(fault, (int, float)):
             await asyncio.sleep(fault)  # the client times out meanwhile
@@ -171,6 +191,18 @@ def smtp_sink():
     controller.start()
     yield sink
     controller.stop()
+
+
+@pytest.fixture
+def smtp_mailer(smtp_sink, settings):
+    """This process's default mailer sends to the SMTP sink, over real SMTP."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": smtp_sink.port, "timeout": 1},
+        }
+    }
+    return smtp_sink
 
 
 def _worker_database_url() -> str:
@@ -194,6 +226,9 @@ class Worker:
     log: Path
     env: dict[str, str] = field(default_factory=dict)
     concurrency: int = 2
+    # As production runs it (`celery -A petition worker`): every bootstep, gossip, mingle
+    # and heartbeat included, so a test sees what a broker outage does to a real worker.
+    options: tuple[str, ...] = ()
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -207,12 +242,10 @@ class Worker:
                 "petition",
                 "worker",
                 "-Q",
-                "default,exports",
+                "default,email,exports",
                 "--concurrency",
                 str(self.concurrency),
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
+                *self.options,
                 "--loglevel",
                 "INFO",
             ],
@@ -241,13 +274,53 @@ class Worker:
                 self.process.wait(10)
 
 
+@dataclass
+class Beat:
+    """`celery beat`: its one-second tick runs the outbox relay, as in production."""
+
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        schedule = self.log.with_name("beat-schedule")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "petition",
+                "beat",
+                "--schedule",
+                str(schedule),
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
 def worker_env(broker_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "petition.settings",
         "DATABASE_URL": _worker_database_url(),
         "REDIS_URL": broker_url,
-        "REDIS_CACHE_DB": "6",
+        "REDIS_CACHE_DB": os.environ.get("REDIS_CACHE_DB", "6"),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "SITE_URL": "http://testserver",
@@ -261,7 +334,9 @@ def broker_url(transactional_db, redis_server_url):
     """A clean Redis database as broker, which this test process publishes to."""
     import redis
 
-    url = f"{redis_server_url}/5"
+    # The database REDIS_URL names (each developer has their own), else 5.
+    database = urlsplit(os.environ.get("REDIS_URL", "")).path.strip("/") or "5"
+    url = f"{redis_server_url}/{database}"
     redis.Redis.from_url(url).flushdb()
     previous = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
     use_broker(url, eager=False)
@@ -271,15 +346,16 @@ def broker_url(transactional_db, redis_server_url):
 
 @pytest.fixture
 def celery_worker(broker_url, smtp_sink, tmp_path):
-    """A real `celery worker` process on a real Redis broker, sharing the test database and
-    delivering to the SMTP sink. The test process publishes to the same broker."""
-    worker = Worker(
-        broker_url=broker_url,
-        log=tmp_path / "worker.log",
-        env=worker_env(broker_url, smtp_sink.port),
-    )
+    """A real `celery worker` process and `celery beat` on a real Redis broker, sharing the
+    test database and delivering to the SMTP sink. The test process publishes to the same
+    broker."""
+    env = worker_env(broker_url, smtp_sink.port)
+    worker = Worker(broker_url=broker_url, log=tmp_path / "worker.log", env=env)
+    beat = Beat(env=env, log=tmp_path / "beat.log")
     worker.start()
+    beat.start()
     yield worker
+    beat.stop()
     worker.stop()
 
 

@@ -14,8 +14,9 @@ from django.urls import reverse
 
 from statements import tokens, views
 from statements.models import Signature
-from statements.services import confirmation_deliver
+from statements.outbox import relay, sender
 from tests.factories import SignatureFactory
+from tests.outbox.helpers import queue_confirmations
 from tests.statements.test_signing import INDIVIDUAL, SIGN_URL
 
 COUNTS_URL = "/api/statements/kazakhstan-2022/counts.json"
@@ -51,10 +52,12 @@ def test_sign_post_is_one_insert(client, statement, django_assert_num_queries, m
     # However long this test takes, the statement read for the first POST is reused.
     monkeypatch.setattr(views, "SIGNING_STATE_SECONDS", 3600)
     client.post(SIGN_URL, individual(0))
-    with django_assert_num_queries(3) as captured:  # SAVEPOINT, INSERT, RELEASE
+    # SAVEPOINT, the signature, its outbox row, RELEASE.
+    with django_assert_num_queries(4) as captured:
         assert client.post(SIGN_URL, individual(1)).status_code == 302
     assert [q["sql"].split()[0] for q in captured.captured_queries] == [
         "SAVEPOINT",
+        "INSERT",
         "INSERT",
         "RELEASE",
     ]
@@ -73,13 +76,19 @@ def test_confirm_post_reads_locks_and_updates(client, statement, django_assert_n
     assert second.state == Signature.State.CONFIRMED
 
 
-def test_confirmation_email_reads_locks_and_updates(statement, django_assert_num_queries):
-    first, second = SignatureFactory.create_batch(
-        2, statement=statement, state="pending", confirmation_sent_at=None
-    )
-    assert confirmation_deliver(signature_id=first.pk)
-    # SAVEPOINT, SELECT … FOR UPDATE, UPDATE, RELEASE: the statement's title is remembered.
-    with django_assert_num_queries(4):
-        assert confirmation_deliver(signature_id=second.pk)
-    assert len(mail.outbox) == 2
-    assert re.search(r"/confirm/\S+/", mail.outbox[1].body)
+def test_a_batch_of_emails_costs_two_queries_and_one_update_each(
+    statement, django_assert_num_queries
+):
+    queue_confirmations(statement, 2)
+    claim, ids = relay.claim_batch(size=100)
+    assert sender.deliver_batch(claim=claim, ids=ids).sent == 2  # the statement's title read
+    emails = queue_confirmations(statement, 20)
+    claim, ids = relay.claim_batch(size=100)
+    # The hold on the batch, its rows with their signatures, then one UPDATE per email sent.
+    with django_assert_num_queries(2 + 20) as captured:
+        assert sender.deliver_batch(claim=claim, ids=ids).sent == 20
+    verbs = [q["sql"].split()[0] for q in captured.captured_queries]
+    assert verbs == ["UPDATE", "SELECT"] + ["UPDATE"] * 20
+    assert len(mail.outbox) == 22
+    assert all(re.search(r"/confirm/\S+/", m.body) for m in mail.outbox)
+    assert sorted(m.to[0] for m in mail.outbox[2:]) == sorted(e.signature.email for e in emails)
