@@ -320,6 +320,10 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_ADAPTER = "statements.staff.adapter.StaffAccountAdapter"
+# A staff account keeps the one address it was invited with: a further address is how one
+# account could claim an invitation meant for another (statements/staff/accounts.py).
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1
+ACCOUNT_FORMS = {"add_email": "statements.staff.allauth_forms.StaffAddEmailForm"}
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
@@ -342,6 +346,9 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# TOTP cannot be switched off while STAFF_REQUIRE_MFA holds, and never with the password alone.
+MFA_ADAPTER = "statements.staff.adapter.StaffMFAAdapter"
+MFA_FORMS = {"deactivate_totp": "statements.staff.allauth_forms.StaffDeactivateTOTPForm"}
 MFA_TOTP_ISSUER = "Solidarity petition"
 # Accept the previous and next 30-second code too: phones' clocks drift.
 MFA_TOTP_TOLERANCE = 1
