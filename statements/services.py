@@ -74,7 +74,7 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
     signature and its outbox row. A duplicate, which the INSERT reveals by the unique
     constraint, is handled in a transaction of its own (no savepoint on the common path).
     """
-    if not statement.signing_open:
+    if not statement.accepts_signatures:
         raise SigningClosed
     now = timezone.now()
     is_org = data.kind == Kind.ORGANISATION

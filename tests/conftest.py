@@ -148,9 +148,26 @@ class SmtpSink:
     attempts: int = 0
     sessions: list = field(default_factory=list)
 
+    controller: object = None
+
     @property
     def connections(self) -> int:
         return len(self.sessions)
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(_SinkHandler(self), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        """The mail server goes away: connections are refused until start()."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def delivered_to(self) -> list[str]:
+        return [m["To"] for m in self.messages]
 
     def wait_for(self, count: int, timeout: float = 90) -> list[EmailMessage]:
         _wait_for(lambda: len(self.messages) >= count, timeout, f"{count} email(s)")
@@ -184,13 +201,10 @@ class _SinkHandler:
 @pytest.fixture
 def smtp_sink():
     """A real SMTP server (aiosmtpd) that keeps what it receives."""
-    from aiosmtpd.controller import Controller
-
     sink = SmtpSink(port=_free_port())
-    controller = Controller(_SinkHandler(sink), hostname="127.0.0.1", port=sink.port)
-    controller.start()
+    sink.start()
     yield sink
-    controller.stop()
+    sink.stop()
 
 
 @pytest.fixture
