@@ -1,6 +1,7 @@
 import asyncio
 import contextlib
 import email
+import logging
 import os
 import shutil
 import signal
@@ -142,7 +143,10 @@ class SmtpSink:
     SMTP session (connection) that delivered or tried to."""
 
     port: int
-    messages: list[EmailMessage] = field(default_factory=list)
+    # What was received, as (recipients, raw bytes): parsed only when a test looks, so the
+    # sink keeps up with a worker's pace.
+    received: list[tuple[list[str], bytes]] = field(default_factory=list)
+    _parsed: list[EmailMessage] = field(default_factory=list)
     faults: list[str | float] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     attempts: int = 0
@@ -166,11 +170,17 @@ class SmtpSink:
             self.controller.stop()
             self.controller = None
 
+    @property
+    def messages(self) -> list[EmailMessage]:
+        for _recipients, raw in self.received[len(self._parsed) :]:
+            self._parsed.append(email.message_from_bytes(raw, policy=default))
+        return list(self._parsed)
+
     def delivered_to(self) -> list[str]:
-        return [m["To"] for m in self.messages]
+        return [",".join(recipients) for recipients, _raw in self.received]
 
     def wait_for(self, count: int, timeout: float = 90) -> list[EmailMessage]:
-        _wait_for(lambda: len(self.messages) >= count, timeout, f"{count} email(s)")
+        _wait_for(lambda: len(self.received) >= count, timeout, f"{count} email(s)")
         return self.messages
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -194,13 +204,15 @@ class _SinkHandler:
             return "451 4.4.2 timed out"
         if fault:
             return fault
-        self.sink.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        self.sink.received.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
 
 @pytest.fixture
 def smtp_sink():
     """A real SMTP server (aiosmtpd) that keeps what it receives."""
+    # aiosmtpd logs every SMTP command at INFO.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     sink = SmtpSink(port=_free_port())
     sink.start()
     yield sink

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 from django.utils.html import escape
 
 from statements import selectors, tokens
@@ -52,6 +53,10 @@ class _Template:
     subject: list[str]
     text: list[str]
     html: list[str]
+    # The links with a place for the token, built once per group (in its language, for
+    # URLs that carry one): (before, after) the token.
+    confirm: tuple[str, str] = ("", "")
+    withdraw: tuple[str, str] = ("", "")
 
     def fill(self, values: dict[str, str]) -> tuple[str, str, str]:
         escaped = {name: escape(value) for name, value in values.items()}
@@ -109,35 +114,45 @@ def _signature_group(email: Email) -> tuple:
     return (email.kind, email.language, signature.statement_id, state, signature.kind)
 
 
+def _around_token(name: str) -> tuple[str, str]:
+    # Letters and digits only: reverse() would quote anything else.
+    placeholder = f"token{_NONCE}"
+    before, found, after = _absolute(name, token=placeholder).partition(placeholder)
+    assert found, "the token is part of the link"
+    return before, after
+
+
 def _render_signature_group(key: tuple, statement: Statement) -> _Template:
     kind, language, _statement_id, state, signature_kind = key
     slug = statement.slug
-    context = {
-        "signature": _Placeholder(language=language, state=state, kind=signature_kind),
-        "statement_title": _title(statement, language),
-        "statement_url": _absolute("statements:detail", slug=slug),
-        "signatories_url": _absolute("statements:signatories", slug=slug),
-        "token_days": settings.SIGNATURE_TOKEN_MAX_AGE.days,
-        "confirm_url": _marker("confirm_url"),
-        "withdraw_url": _marker("withdraw_url"),
-    }
+    with translation.override(language):
+        context = {
+            "signature": _Placeholder(language=language, state=state, kind=signature_kind),
+            "statement_title": _title(statement, language),
+            "statement_url": _absolute("statements:detail", slug=slug),
+            "signatories_url": _absolute("statements:signatories", slug=slug),
+            "token_days": settings.SIGNATURE_TOKEN_MAX_AGE.days,
+            "confirm_url": _marker("confirm_url"),
+            "withdraw_url": _marker("withdraw_url"),
+        }
+        confirm, withdraw = (
+            _around_token("statements:confirm"),
+            _around_token("statements:withdraw"),
+        )
     subject, text, html = render_email(kind, context, language=language)
-    return _Template(_split(subject), _split(text), _split(html))
+    return _Template(_split(subject), _split(text), _split(html), confirm, withdraw)
 
 
-def _signature_values(signature: Signature) -> dict[str, str]:
+def _signature_values(signature: Signature, template: _Template) -> dict[str, str]:
+    withdraw_token = tokens.make_token(signature, tokens.WITHDRAW)
     values = {
         "full_name": signature.full_name,
         "organisation_name": signature.organisation_name,
-        "withdraw_url": _absolute(
-            "statements:withdraw", token=tokens.make_token(signature, tokens.WITHDRAW)
-        ),
+        "withdraw_url": withdraw_token.join(template.withdraw),
         "confirm_url": "",
     }
     if signature.state == SignatureState.PENDING:
-        values["confirm_url"] = _absolute(
-            "statements:confirm", token=tokens.make_token(signature, tokens.CONFIRM)
-        )
+        values["confirm_url"] = tokens.make_token(signature, tokens.CONFIRM).join(template.confirm)
     return values
 
 
@@ -179,7 +194,8 @@ def compose(emails: Iterable[Email]) -> list[Draft]:
                     template = templates[key] = _render_signature_group(
                         key, email.signature.statement
                     )
-                subject, text, html = template.fill(_signature_values(email.signature))
+                values = _signature_values(email.signature, template)
+                subject, text, html = template.fill(values)
                 draft.message = FastEmailMessage.build(
                     subject, text, html, to=email.signature.email
                 )

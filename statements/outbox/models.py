@@ -80,8 +80,12 @@ class Email(models.Model):
             ),
             models.CheckConstraint(
                 condition=(
-                    Q(kind__in=sorted(SIGNATURE_KINDS), signature__isnull=False, export__isnull=True)
-                    | Q(kind__in=sorted(EXPORT_KINDS), export__isnull=False, signature__isnull=True)
+                    Q(kind__in=sorted(SIGNATURE_KINDS), signature__isnull=False)
+                    & Q(export__isnull=True)
+                )
+                | (
+                    Q(kind__in=sorted(EXPORT_KINDS), export__isnull=False)
+                    & Q(signature__isnull=True)
                 ),
                 name="outbox_email_subject_matches_kind",
             ),

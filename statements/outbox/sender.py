@@ -97,6 +97,9 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return "transient", described
     if isinstance(exc, (smtplib.SMTPServerDisconnected, OSError)):
         return "connection", f"connection failed ({type(exc).__name__})"
+    if isinstance(exc, ValueError):
+        # Django's mail backend refuses an address it cannot put on the wire.
+        return "permanent", "the address cannot be used"
     return "transient", f"could not be sent ({type(exc).__name__})"
 
 
@@ -231,13 +234,35 @@ def deliver_batch(*, claim: str, ids: list[int]) -> BatchResult:
         return batch.result
     try:
         drafts = compose(emails)
-        _send_all(batch, drafts)
+        with _commits_without_waiting_for_the_disk():
+            _send_all(batch, drafts)
     except (DatabaseError, InterfaceError) as exc:
         batch.result.database_errors += 1
         batch.result.stopped = f"database error ({type(exc).__name__})"
         logger.warning("outbox: database error while sending, stopping the batch: %s", exc)
         _settle(batch, f"not sent: {batch.result.stopped}")
     return batch.result
+
+
+@contextlib.contextmanager
+def _commits_without_waiting_for_the_disk():
+    """Each mark is its own commit, and a commit that waits for the disk costs more than
+    sending the email (1.6 ms of fsync here, against a budget of 2.5 ms an email at 400 a
+    second). Without the wait PostgreSQL still writes each commit within a fraction of a
+    second and loses none of them to a restart or a crash of this process; only a crash of
+    PostgreSQL itself can forget the marks of its last moments, whose emails would then go
+    out again. The setting is the session's for the batch only."""
+    connection = transaction.get_connection()
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError, InterfaceError), connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
 
 
 def _send_all(batch: _Batch, drafts: list[Draft]) -> None:

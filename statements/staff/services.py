@@ -13,10 +13,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.db import models, transaction
 from django.db.models import F, Max, QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _

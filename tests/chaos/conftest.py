@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, _free_port, _redis_ping, _wait_for
+from tests.conftest import ROOT, Beat, Worker, _free_port, _redis_ping, _wait_for, worker_env
 
 
 @dataclass
@@ -79,8 +79,8 @@ class PostgresServer:
     def restart(self) -> None:
         self._ctl("-m", "fast", "restart")
 
-    def stop(self) -> None:
-        self._ctl("-m", "immediate", "stop")
+    def stop(self, mode: str = "immediate") -> None:
+        self._ctl("-m", mode, "stop")
 
 
 @pytest.fixture
@@ -237,8 +237,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 @dataclass
 class MailStack:
-    worker: "Worker"
-    beat: "Beat"
+    worker: Worker
+    beat: Beat
 
     def stop(self) -> None:
         self.beat.stop()
@@ -246,8 +246,6 @@ class MailStack:
 
 
 def start_mail_stack(broker_url: str, smtp_port: int, folder: Path, **env: str) -> MailStack:
-    from tests.conftest import Beat, Worker, worker_env
-
     environment = worker_env(broker_url, smtp_port, **env)
     worker = Worker(broker_url=broker_url, log=folder / "worker.log", env=environment)
     beat = Beat(env=environment, log=folder / "beat.log")
