@@ -19,8 +19,8 @@ from django.utils import timezone
 from statements import counters
 from statements.models import Signature, Statement
 from statements.normalise import email_key, name_key
-from statements.outbox.models import EmailKind
-from statements.outbox.services import email_queue
+from statements.outbox.models import Email, EmailKind
+from statements.outbox.services import email_queue, relay_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -66,19 +66,45 @@ def ip_hash(client_ip: str) -> str:
 def signature_create(*, statement: Statement, data: SignatureData, client_ip: str) -> Signature:
     """Record a signature and queue its confirmation email.
 
-    A duplicate (same statement, kind and email key, or the same organisation in the same
-    country) gets the same outcome as a first signature plus an "already signed" email, capped
-    per signature, so the form cannot be used to learn who has signed.
+    A duplicate (same statement, kind and email key) gets the same outcome as a first
+    signature plus an "already signed" email, capped per signature, so the form cannot be
+    used to learn who has signed — not by the page, and not by the time it takes: both are
+    the same single statement (see `_sign`), one INSERT … ON CONFLICT that either inserts the
+    signature or counts the new submission on the row that holds the address, and one outbox
+    row either way (cancelled, not sent, past the cap).
 
-    Each outcome is one durable transaction (it refuses to run inside another one), holding the
-    signature and its outbox row. A duplicate, which the INSERT reveals by the unique
-    constraint, is handled in a transaction of its own (no savepoint on the common path).
+    One durable transaction (it refuses to run inside another one), so the signature and its
+    email are committed together when this returns. Returns the signature as submitted, with
+    the key of the row that holds it.
     """
     if not statement.accepts_signatures:
         raise SigningClosed
+    signature = _new_signature(statement, data, client_ip)
+    try:
+        with transaction.atomic(durable=True):
+            _sign(signature)
+        return signature
+    except IntegrityError as error:
+        duplicate = error
+    # Another unique key than the address: the same organisation and country.
+    with transaction.atomic(durable=True):
+        existing = _organisation_duplicate(signature)
+        if existing is None:
+            raise duplicate
+        allowed = Signature.objects.filter(
+            pk=existing.pk, email_count__lt=settings.SIGNATURE_MAX_EMAILS
+        ).update(email_count=F("email_count") + 1)
+        if allowed:
+            email_queue(
+                kind=EmailKind.ALREADY_SIGNED, signature=existing, language=existing.language
+            )
+        return existing
+
+
+def _new_signature(statement: Statement, data: SignatureData, client_ip: str) -> Signature:
     now = timezone.now()
     is_org = data.kind == Kind.ORGANISATION
-    signature = Signature(
+    return Signature(
         statement=statement,
         kind=data.kind,
         language=data.language,
@@ -102,70 +128,88 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
         created_at=now,
         email_count=1,
     )
-    try:
-        with transaction.atomic(durable=True):
-            _insert(signature)
-            email_queue(kind=EmailKind.CONFIRMATION, signature=signature, language=data.language)
-        return signature
-    except IntegrityError as error:
-        duplicate = error
-    with transaction.atomic(durable=True):
-        existing = _find_duplicate(signature)
-        if existing is None:
-            raise duplicate
-        # Count the notice before queueing it, so concurrent duplicates respect the cap.
-        allowed = Signature.objects.filter(
-            pk=existing.pk, email_count__lt=settings.SIGNATURE_MAX_EMAILS
-        ).update(email_count=F("email_count") + 1)
-        if allowed:
-            email_queue(
-                kind=EmailKind.ALREADY_SIGNED, signature=existing, language=existing.language
-            )
-        return existing
 
 
-def _insert(signature: Signature) -> None:
-    """signature.save(force_insert=True), for the one INSERT a viral statement makes hundreds
-    of times a second: the same columns and values (each field prepares its own, as in save()),
-    in one statement written once per process, without the query compiler, which costs more
-    than the database's work. Signature has no parents, no auto_now fields and no signals of
-    ours; a field added to the model is part of the statement by itself."""
+def _sign(signature: Signature) -> None:
+    """Insert the signature, or count the submission on the row that holds its address, and
+    write the email either way, in one statement on PostgreSQL.
+
+    Django's ORM has no INSERT … ON CONFLICT with a partial unique index and a conditional
+    update, nor a statement that inserts into two tables, so this is SQL; its columns and
+    values come from the model (each field prepares its own value, as in save()), so a field
+    added to Signature is part of it by itself. SQLite has no INSERT inside WITH: there the
+    same upsert is followed by the outbox INSERT, the same two writes either way.
+    """
     connection = transaction.get_connection()
-    if not connection.features.can_return_columns_from_insert:
-        signature.save(force_insert=True)
-        return
-    fields, sql = _insert_statement()
+    fields, signature_sql, email_sql = _sign_statements(connection.vendor)
     values = [
         field.get_db_prep_save(field.pre_save(signature, True), connection) for field in fields
     ]
+    cap = settings.SIGNATURE_MAX_EMAILS
+    now = connection.ops.adapt_datetimefield_value(signature.created_at)
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        if email_sql is None:
+            cursor.execute(signature_sql, [*values, cap + 1, cap, cap, now, now])
+        else:
+            cursor.execute(signature_sql, [*values, cap + 1])
+            signature_id = cursor.fetchone()[0]
+            cursor.execute(email_sql, [cap, cap, now, now, signature_id])
         signature.pk = cursor.fetchone()[0]
     signature._state.adding = False
     signature._state.db = connection.alias
+    relay_after_commit()
+
+
+# The address key's unique index (the model's "one_signature_per_email" constraint): its
+# columns and condition, which an ON CONFLICT clause must name to use a partial index,
+# written as Django writes it in the index (SQLite matches the condition as written).
+ADDRESS_KEY_COLUMNS = ("statement_id", "kind", "email_key")
+ADDRESS_KEY_CONDITION = """NOT ("email_key" = '')"""
 
 
 @functools.cache
-def _insert_statement() -> tuple[list, str]:
+def _sign_statements(vendor: str) -> tuple[list, str, str | None]:
     meta = Signature._meta
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     quote = transaction.get_connection().ops.quote_name
-    # Names from the model, quoted by the backend; values are parameters.
-    sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608
-        quote(meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-        quote(meta.pk.column),
+    table = quote(meta.db_table)
+    # Names come from the models, quoted by the backend; every value is a parameter.
+    upsert = (
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({', '.join(map(quote, ADDRESS_KEY_COLUMNS))}) "
+        f"WHERE {ADDRESS_KEY_CONDITION} "
+        f"DO UPDATE SET email_count = MIN_OR_LEAST({table}.email_count + 1, %s) "
+        f"RETURNING {quote(meta.pk.column)}, state, language, email_count"
+    ).replace("MIN_OR_LEAST", "MIN" if vendor == "sqlite" else "LEAST")
+    # A new signature (its count is still 1) gets a confirmation, a submission for an address
+    # already held "already signed"; the count stops one past the cap, and past the cap the
+    # row is written cancelled: not sent, and the same work.
+    outbox = Email._meta.db_table
+    email_columns = "kind, signature_id, language, state, attempts, last_error, queued_at, due_at"
+    email_values = (
+        "CASE WHEN s.email_count = 1 THEN 'confirmation' ELSE 'already_signed' END, "
+        "s.id, s.language, "  # the returned key is named after the model's primary key
+        "CASE WHEN s.email_count <= %s THEN 'queued' ELSE 'cancelled' END, 0, "
+        "CASE WHEN s.email_count <= %s THEN '' ELSE 'over the limit per signature' END, %s, %s"
     )
-    return fields, sql
+    if vendor == "sqlite":
+        email_sql = (
+            f"INSERT INTO {outbox} ({email_columns}) "  # noqa: S608
+            f"SELECT {email_values} FROM (SELECT %s AS id) AS chosen "
+            f"JOIN {table} AS s ON s.id = chosen.id RETURNING signature_id"
+        )
+        return fields, upsert, email_sql
+    statement = (
+        f"WITH s AS ({upsert}) INSERT INTO {outbox} ({email_columns}) "  # noqa: S608
+        f"SELECT {email_values} FROM s RETURNING signature_id"
+    )
+    return fields, statement, None
 
 
-def _find_duplicate(signature: Signature) -> Signature | None:
-    by_email = Signature.objects.filter(
-        statement=signature.statement, kind=signature.kind, email_key=signature.email_key
-    ).first()
-    if by_email is not None or signature.kind != Kind.ORGANISATION:
-        return by_email
+def _organisation_duplicate(signature: Signature) -> Signature | None:
+    if signature.kind != Kind.ORGANISATION:
+        return None
     return Signature.objects.filter(
         statement=signature.statement,
         kind=Kind.ORGANISATION,
