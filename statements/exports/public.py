@@ -20,7 +20,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from statements import selectors
-from statements.exports.writers import country_names, neutralise
+from statements.exports.cells import country_names, neutralise
 from statements.models import Statement
 
 logger = logging.getLogger(__name__)
