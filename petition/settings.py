@@ -341,6 +341,9 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Recovery codes are shown once, straight after enrolling (see the adapter), and never again:
+# a later session can only make new ones.
+MFA_RECOVERY_CODES_SHOW_ONCE = True
 MFA_TOTP_ISSUER = "Solidarity petition"
 # Accept the previous and next 30-second code too: phones' clocks drift.
 MFA_TOTP_TOLERANCE = 1

@@ -72,16 +72,21 @@ def _search(text: str) -> Q:
     return Q(full_name__icontains=text) | Q(organisation_name__icontains=text) | by_domain
 
 
-def statement_titles(language: str) -> dict[int, str]:
+def statement_titles(language: str, *, by_slug: bool = False) -> dict:
     """Every statement's title in `language`, or in its original language where it has no
-    translation: staff pages name statements by title, not by slug."""
-    titles: dict[int, str] = {}
+    translation: staff pages name statements by title, not by slug. Keyed by primary key,
+    and by slug too with `by_slug` (the audit log's data holds either)."""
+    titles: dict = {}
+    slugs: dict[int, str] = {}
     rows = StatementTranslation.objects.values_list(
-        "statement_id", "language", "title", "statement__original_language"
+        "statement_id", "language", "title", "statement__original_language", "statement__slug"
     )
-    for statement_id, text_language, title, original in rows:
+    for statement_id, text_language, title, original, slug in rows:
+        slugs[statement_id] = slug
         if text_language == language or (text_language == original and statement_id not in titles):
             titles[statement_id] = title
+    if by_slug:
+        titles.update({slugs[pk]: title for pk, title in list(titles.items())})
     return titles
 
 
