@@ -1,13 +1,13 @@
 """The organiser's request for a signatory list. Validates and normalises; never saves."""
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from statements.exports import pdf
 from statements.exports.selectors import DEFAULT_STATES, EXPORTABLE_STATES, ExportFilters
+from statements.languages import language_choices
 from statements.models import SignatoryExport, Signature, Statement
 from statements.staff.selectors import statement_titles
 
@@ -66,7 +66,7 @@ class ExportRequestForm(forms.Form):
     )
     language = forms.ChoiceField(
         label=_("Language of the list"),
-        choices=settings.LANGUAGES,
+        choices=language_choices,
         help_text=_("For the PDF's texts and for country names."),
     )
     bom = forms.BooleanField(
@@ -92,7 +92,7 @@ class ExportRequestForm(forms.Form):
         # The list's language starts as the organiser's own.
         if "language" not in self.initial:
             language = get_language()
-            if language in dict(settings.LANGUAGES):
+            if language in dict(language_choices()):
                 self.initial["language"] = language
 
     def clean(self):
