@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from django.utils import translation
 from django_countries import countries
 
-from statements.models import Signature
+from statements.models import Signature, SignatureSource
 
 Chunks = Iterable[list[tuple]]
 Progress = Callable[[int], None]
@@ -60,6 +60,8 @@ TABLE_HEADER = (
     "show_publicly",
     "comment",
     "language",
+    "source",
+    "source_name",
     "created_at",
     "confirmed_at",
     "decided_at",
@@ -75,6 +77,7 @@ class Names:
     kind: dict[str, str]
     state: dict[str, str]
     organisation_type: dict[str, str]
+    source: dict[str, str]
 
 
 def code_names(language: str) -> Names:
@@ -84,6 +87,7 @@ def code_names(language: str) -> Names:
             kind={k: str(v) for k, v in Signature.Kind.choices},
             state={k: str(v) for k, v in Signature.State.choices},
             organisation_type={k: str(v) for k, v in Signature.OrganisationType.choices},
+            source={k: str(v) for k, v in SignatureSource.choices},
         )
 
 
@@ -117,8 +121,9 @@ _BOOLEAN_TEXT = {True: "true", False: "false"}
     _SHOW_PUBLICLY,
     _COMMENT,
     _LANGUAGE,
-) = range(15)
-_TIMESTAMPS = slice(15, 18)
+    _SOURCE,
+) = range(16)
+_TIMESTAMPS = slice(16, 19)
 
 
 def neutralise_column(values: tuple | list) -> tuple | list:
@@ -166,5 +171,7 @@ def table_columns(chunk: list[tuple], names: Names) -> list:
         tuple(map(_BOOLEAN_TEXT.__getitem__, c[_SHOW_PUBLICLY])),
         text(c[_COMMENT]),
         text(c[_LANGUAGE]),
+        text(c[_SOURCE]),
+        _named(c[_SOURCE], names.source),
         *c[_TIMESTAMPS],
     ]

@@ -78,6 +78,7 @@ class Records:
             show_publicly,
             comment,
             language,
+            source,
             created,
             confirmed,
             decided,
@@ -123,6 +124,8 @@ class Records:
                     "state_name": names.state.get(state, state),
                     "show_publicly": _TRUE_FALSE[bool(show_publicly)],
                     "country_name": names.country.get(country, country),
+                    "source": source,
+                    "source_name": names.source.get(source, source),
                     "confirmed_date": confirmed,
                     "decided_date": decided,
                 }

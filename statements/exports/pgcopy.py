@@ -93,6 +93,8 @@ def _columns(names: Names) -> list:
         Case(When(show_publicly=True, then=Value("true")), default=Value("false")),
         Neutralised("comment"),
         Neutralised("language"),
+        Neutralised("source"),
+        _named("source", names.source),
         IsoTimestamp("created_at"),
         IsoTimestamp("confirmed_at"),
         IsoTimestamp("decided_at"),

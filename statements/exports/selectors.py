@@ -93,6 +93,7 @@ EXPORT_FIELDS = (
     "show_publicly",
     "comment",
     "language",
+    "source",
     IsoTimestamp("created_at"),
     IsoTimestamp("confirmed_at"),
     IsoTimestamp("decided_at"),

@@ -23,6 +23,7 @@ ACTION_NAMES = {
     "staff.": gettext_lazy("Staff and invitations"),
     "account.": gettext_lazy("Sign-ins and account security"),
     "export_": gettext_lazy("Signatory lists"),
+    "paper_import.": gettext_lazy("Paper signatures"),
 }
 
 # allauth's security notices, audited by the adapter as "account.<notice>".
@@ -127,6 +128,25 @@ def describe(event: AuditEvent, *, titles: dict | None = None, in_history: bool 
         sentence %= {"actor": actor}
     elif action.startswith("account.") and action.partition(".")[2] in _ACCOUNT:
         sentence = _ACCOUNT[action.partition(".")[2]] % {"actor": actor}
+    elif action in {"paper_import.imported", "paper_import.undone"}:
+        values = {
+            "actor": actor,
+            "file": data.get("file", ""),
+            "statement": _statement(data, titles),
+            "imported": data.get("imported", "?"),
+            "duplicates": data.get("duplicates", "?"),
+            "deleted": data.get("deleted", "?"),
+        }
+        if action == "paper_import.imported":
+            sentence = _(
+                "%(actor)s imported %(imported)s paper signatures for “%(statement)s” from "
+                "%(file)s (%(duplicates)s duplicates skipped)."
+            )
+        else:
+            sentence = _(
+                "%(actor)s undid the import of %(file)s: %(deleted)s paper signatures removed."
+            )
+        return sentence % values
     elif action in {"export_requested", "export_downloaded"}:
         values = {
             "actor": actor,
@@ -187,6 +207,9 @@ def _staff(what: str, data: dict, actor: str) -> str:
         "invite": _("%(actor)s invited %(email)s to join as %(role)s."),
         "join": _("%(actor)s accepted the invitation and joined as %(role)s."),
         "invitation_revoke": _("%(actor)s withdrew the invitation to %(email)s."),
+        "join_refused": _(
+            "An invitation to %(email)s was refused: the address already belongs to an account."
+        ),
     }
     if what in sentences:
         return sentences[what] % values

@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from statements.content import load_all
 from statements.models import StaffRole
-from statements.staff.services import staff_invite
+from statements.staff.accounts import staff_invite
 from tests.staff.helpers import make_user, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]

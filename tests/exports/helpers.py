@@ -45,6 +45,8 @@ def expected_table(signatures, language: str = "es") -> list[dict]:
                 "show_publicly": "true" if s.show_publicly else "false",
                 "comment": neutralise(s.comment),
                 "language": s.language,
+                "source": s.source,
+                "source_name": names.source[s.source],
                 "created_at": _to_second(s.created_at),
                 "confirmed_at": _to_second(s.confirmed_at),
                 "decided_at": _to_second(s.decided_at),

@@ -63,6 +63,7 @@ def _row(pk: int, texts: list[str]) -> tuple:
         True,
         t[8],
         "es",
+        t[9],
         "2022-01-05T10:00:00Z",
         None,
         None,

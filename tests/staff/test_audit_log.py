@@ -10,11 +10,8 @@ from django.urls import reverse
 
 from statements.models import AuditEvent, StaffRole
 from statements.staff import audit
-from statements.staff.services import (
-    signature_moderate,
-    staff_invite,
-    statement_signing_set,
-)
+from statements.staff.accounts import staff_invite
+from statements.staff.services import signature_moderate, statement_signing_set
 
 
 def _log(client) -> str:
@@ -82,6 +79,23 @@ def test_the_filter_names_groups_of_actions(organiser_client, history):
 def test_an_unknown_code_still_reads_as_a_sentence(organiser, db):
     event = AuditEvent(actor=organiser, action="staff.role_change", data={"role": "organiser"})
     assert audit.describe(event) == "organiser@example.net: staff.role_change. role: organiser"
+
+
+def test_paper_imports_and_refused_invitations_read_as_sentences(organiser, statement):
+    imported = AuditEvent(
+        actor=organiser,
+        action="paper_import.imported",
+        data={"statement": statement.slug, "file": "meeting.csv", "imported": 40, "duplicates": 2},
+    )
+    title = statement.translations.get(language="en").title
+    assert audit.describe(imported, titles={statement.slug: title}) == (
+        f"organiser@example.net imported 40 paper signatures for “{title}” from meeting.csv "
+        "(2 duplicates skipped)."
+    )
+    refused = AuditEvent(action="staff.join_refused", data={"email": "a@example.net"})
+    assert audit.describe(refused) == (
+        "An invitation to a@example.net was refused: the address already belongs to an account."
+    )
 
 
 def test_invalidation_events_read_as_sentences(organiser, pending_org, db):

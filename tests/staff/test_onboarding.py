@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from statements.models import StaffRole
-from statements.staff.services import staff_invite
+from statements.staff.accounts import staff_invite
 from tests.staff.helpers import totp_code
 
 PASSWORD = "a long and unusual passphrase 7"
