@@ -1,14 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 
 from statements.staff.admin_site import secure_admin
-from statements.views import healthz
+from statements.views import healthz, privacy
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
+    path("privacy/", privacy, name="privacy"),
     path("accounts/", include("allauth.urls")),
     path("staff/", include("statements.staff.urls")),
     path("admin/", secure_admin(admin.site).urls),
