@@ -12,7 +12,6 @@ from pathlib import Path
 
 from celery.schedules import crontab
 from django.utils.csp import CSP
-from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
 from petition.env import (
@@ -24,6 +23,7 @@ from petition.env import (
     env_list,
     env_str,
 )
+from petition.languages import all_languages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "statements.middleware.SiteLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -210,6 +211,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "statements.tasks.counts_refresh",
         "schedule": timedelta(seconds=30),
     },
+    # The open-data history: hourly buckets, rebuilt often enough that the current hour's
+    # is at most this old (a refresh rewrites only the buckets that changed).
+    "history-refresh": {
+        "task": "statements.tasks.history_refresh",
+        "schedule": timedelta(minutes=env_int("HISTORY_REFRESH_MINUTES", 5)),
+    },
     "exports-expire": {
         "task": "statements.exports.tasks.exports_expire",
         "schedule": crontab(minute=41),
@@ -225,13 +232,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Solidarity petition <noreply
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Internationalisation -------------------------------------------------------------------
-LANGUAGE_CODE = "es"
-LANGUAGES = [
-    ("es", _("Spanish")),
-    ("en", _("English")),
-    ("ru", _("Russian")),
-]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The interface's fallback: messages a catalogue lacks are shown in English. Visitors without
+# a preference get the statement's original language (statements/languages.py).
+LANGUAGE_CODE = "en"
+LANGUAGES = all_languages()
+# locale/ is the project's own catalogue (makemessages); locale-libraries/ holds messages of
+# the libraries that they do not translate themselves (Kazakh country names, for one).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale-libraries"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"

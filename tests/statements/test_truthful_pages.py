@@ -68,7 +68,7 @@ def test_confirming_a_refused_signature_does_not_claim_it_counts(
         ("ru", "не подтверждённые в течение 14 дней, удаляются"),
     ],
 )
-def test_the_privacy_notice_states_the_configured_retention(client, settings, language, text):
+def test_the_privacy_notice_states_the_configured_retention(client, db, settings, language, text):
     settings.SIGNATURE_RETENTION = timedelta(days=14)
     body = client.get(reverse("privacy"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
     assert text in body  # a hard-coded period would not say 14

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('statements', '0003_roles'),
+        ('statements', '0005_signature_history'),
     ]
 
     operations = [
