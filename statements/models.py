@@ -37,6 +37,21 @@ class Statement(models.Model):
         _("default statement"), default=False, help_text=_("Shown at the site's root.")
     )
     signing_open = models.BooleanField(_("signing open"), default=True)
+    closes_at = models.DateTimeField(
+        _("signing closes at"),
+        null=True,
+        blank=True,
+        help_text=_("Optional: after this moment signing closes by itself."),
+    )
+    signature_goal = models.PositiveIntegerField(
+        _("target"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Optional: the number of signatures (individuals and organisations) to reach. "
+            "The page shows the progress, and the next target once it is reached."
+        ),
+    )
     moderate_individuals = models.BooleanField(
         _("moderate individual signatures"),
         default=False,
@@ -59,6 +74,15 @@ class Statement(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def accepts_signatures(self) -> bool:
+        """Signing is open and its closing date, if any, has not passed."""
+        return self.signing_open and not self.closed_by_date
+
+    @property
+    def closed_by_date(self) -> bool:
+        return self.closes_at is not None and timezone.now() >= self.closes_at
 
 
 class StatementTranslation(models.Model):
@@ -140,6 +164,11 @@ class SignatureKind(models.TextChoices):
     ORGANISATION = "organisation", _("Organisation")
 
 
+class SignatureSource(models.TextChoices):
+    ONLINE = "online", _("Online")
+    PAPER = "paper", _("On paper")
+
+
 class SignatureState(models.TextChoices):
     PENDING = "pending", _("Awaiting email confirmation")
     CONFIRMED = "confirmed", _("Confirmed")
@@ -184,6 +213,7 @@ class Signature(models.Model):
 
     Kind = SignatureKind
     State = SignatureState
+    Source = SignatureSource
     OrganisationType = OrganisationType
     PUBLIC_STATES = PUBLIC_STATES
     LIMITS = SIGNATURE_LIMITS
@@ -199,6 +229,21 @@ class Signature(models.Model):
         db_index=True,
     )
     language = models.CharField(_("language"), max_length=10, default="es")
+    # Online, or gathered on paper and imported by an organiser (then without emails of ours,
+    # and possibly without an address at all).
+    source = models.CharField(
+        _("source"),
+        max_length=10,
+        choices=SignatureSource.choices,
+        default=SignatureSource.ONLINE,
+    )
+    paper_import = models.ForeignKey(
+        "statements.PaperImport",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signatures",
+    )
 
     # The individual, or the organisation's contact person.
     full_name = models.CharField(_("full name"), max_length=SIGNATURE_LIMITS["full_name"])
@@ -308,8 +353,17 @@ class Signature(models.Model):
             models.CheckConstraint(
                 condition=Q(state="withdrawn")
                 | Q(withdrawn_at__isnull=False)
-                | (~Q(email_key="") & ~Q(full_name="")),
+                | (~Q(full_name="") & (~Q(email_key="") | Q(source="paper"))),
                 name="signature_identity_present",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=[s.value for s in SignatureSource]),
+                name="signature_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(source="paper", paper_import__isnull=False)
+                | Q(source="online", paper_import__isnull=True),
+                name="paper_signatures_have_their_import",
             ),
             *_max_length(*SIGNATURE_LIMITS.items(), prefix="signature"),
         ]
@@ -475,3 +529,5 @@ class SignatoryExport(models.Model):
 
 
 # Models of the statements app that live beside the code that uses them.
+from statements.opendata.models import SignatureHour  # noqa: E402, F401
+from statements.paper.models import PaperImport  # noqa: E402, F401
