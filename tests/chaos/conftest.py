@@ -82,6 +82,22 @@ class PostgresServer:
     def stop(self) -> None:
         self._ctl("-m", "immediate", "stop")
 
+    def createdb(self, name: str) -> None:
+        subprocess.run(
+            [
+                str(self.bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                name,
+            ],
+            check=True,
+            timeout=60,
+        )
+
 
 @pytest.fixture
 def private_postgres():
