@@ -39,7 +39,7 @@ control_socket_disable = True
 # Access log: off unless WEB_ACCESS_LOG names a file ("-" for standard output; the container
 # image sets "-"). Behind nginx its own access log already has every request.
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
-access_log_format = "%(t)s %(m)s %(U)s %(s)s %(b)s %(L)s %({x-request-id}i)s"
+access_log_format = "%(t)s %(m)s %(U)s %(s)s %(b)s %(L)s %({x-request-id}o)s"
 
 # LOG_FORMAT=json: gunicorn's own lines as JSON too, like the site's (petition/settings.py).
 if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":

@@ -210,6 +210,8 @@ CELERY_TASK_QUEUES = (Queue("default"), Queue("exports"))
 CELERY_TASK_ROUTES = {
     "statements.exports.tasks.export_build": {"queue": "exports"},
 }
+# Where beat keeps its record of the last runs (the container image points it at /tmp).
+CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILE", "celerybeat-schedule")
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
 CELERY_BEAT_SCHEDULE = {
@@ -390,6 +392,17 @@ EXPORT_MAX_AGE = timedelta(days=env_int("EXPORT_DAYS", 7))
 # Bearer token that opens /metrics and the health details to callers other than this host's
 # loopback (Prometheus, remote probes); see ops/access.py.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
+# Error reports to Sentry (ops/sentry.py): no personal data, no request bodies.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from ops import sentry
+
+    sentry.init(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", ""),
+        release=env_str("SENTRY_RELEASE", ""),
+    )
 
 # --- Logging: no personal data; the formatter never receives emails or IPs ------------------
 # LOG_FORMAT=json writes one JSON object per line, with the request id (ops/logs.py).

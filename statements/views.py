@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ops.routers import reads_from_replica
 from statements import counters, pages, selectors, services, tokens
 from statements.forms import SIGN_FORMS
 from statements.http import client_ip, sign_rate_limited
@@ -183,6 +184,7 @@ selectors.forget_with_reads(_counts_bodies.clear)
 
 
 @require_GET
+@reads_from_replica
 def signatories(request: HttpRequest, slug: str) -> HttpResponse:
     statement = selectors.statement_get(slug)
     search = search_text(request.GET.get("q", ""))
