@@ -37,6 +37,8 @@ from django.urls import Resolver404, resolve
 from django.utils import translation
 from django.utils.cache import patch_vary_headers
 
+from statements import languages
+
 logger = logging.getLogger(__name__)
 
 # View name: the methods answered here.
@@ -61,6 +63,7 @@ KNOWN = {
     "django.middleware.security.SecurityMiddleware": "run, and headers copied",
     "django.middleware.csp.ContentSecurityPolicyMiddleware": "header copied (no nonce used)",
     "django.middleware.locale.LocaleMiddleware": "language chosen as it does",
+    "statements.middleware.SiteLanguageMiddleware": "language chosen as it does",
     "django.middleware.common.CommonMiddleware": "run",
     "django.middleware.csrf.CsrfViewMiddleware": "run (not for counts.json)",
     "django.middleware.clickjacking.XFrameOptionsMiddleware": "header copied",
@@ -154,7 +157,7 @@ class PublicReadsMiddleware:
         if self.security.process_request(request) or self.common.process_request(request):
             return False  # a redirect
         if match.view_name != COUNTS:
-            request.LANGUAGE_CODE = translation.get_language_from_request(request)
+            request.LANGUAGE_CODE = languages.choose(request)
             translation.activate(request.LANGUAGE_CODE)
             self.csrf.process_request(request)
         request.resolver_match = match

@@ -11,7 +11,10 @@ import sys
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse, HttpResponseServerError
 from django.template.loader import render_to_string
+from django.utils import translation
 from django.views.defaults import server_error as default_server_error
+
+from statements import languages
 
 logger = logging.getLogger(__name__)
 
@@ -52,3 +55,22 @@ def server_error(request, template_name: str = "500.html") -> HttpResponse:
         return default_server_error(request, template_name)
     except Exception:
         return HttpResponseServerError("Server error", content_type="text/plain")
+
+
+class SiteLanguageMiddleware:
+    """After Django's LocaleMiddleware: narrow its choice to the languages the site offers.
+
+    LANGUAGES lists every language Django knows, so that an organiser's new language can be
+    activated; LocaleMiddleware would then pick, say, German for a German browser although no
+    text exists in German. This chooses again, by the same rules but among the offered
+    languages only (statements/languages.py)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        language = languages.choose(request)
+        if language != translation.get_language():
+            translation.activate(language)
+        request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -64,7 +64,7 @@ class StatementTranslation(models.Model):
     """The statement's text in one language. Body paragraphs are separated by blank lines."""
 
     statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="translations")
-    language = models.CharField(_("language"), max_length=10)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     is_original = models.BooleanField(_("original text"), default=False)
     translation_note = models.CharField(_("translation note"), max_length=300, blank=True)
     title = models.CharField(_("title"), max_length=500)
@@ -118,7 +118,7 @@ class Demand(models.Model):
 
 class DemandTranslation(models.Model):
     demand = models.ForeignKey(Demand, on_delete=models.CASCADE, related_name="translations")
-    language = models.CharField(_("language"), max_length=10)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     text = models.CharField(_("text"), max_length=1000)
 
     class Meta:

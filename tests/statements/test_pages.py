@@ -19,7 +19,7 @@ def _page(client, language: str):
     return response, html.unescape(response.content.decode())
 
 
-@pytest.mark.parametrize("language", ["es", "en", "ru"])
+@pytest.mark.parametrize("language", ["es", "en", "ru", "kk"])
 def test_statement_page_in_each_language(client, statement, language):
     response, body = _page(client, language)
     text = _text(language)
