@@ -28,6 +28,8 @@ from django.template.loader import get_template
 from django.urls import get_resolver
 from django.utils import translation
 
+from petition.languages import INTERFACE_LANGUAGES
+
 logger = logging.getLogger(__name__)
 
 # Give up on the requests after this long (the database may be unreachable): the gunicorn
@@ -90,18 +92,25 @@ def _load_templates() -> int:
     return count
 
 
+def _languages() -> list[str]:
+    """The languages the interface has catalogues for (settings.LANGUAGES lists every language
+    Django knows, so that organisers can add statement texts in any of them)."""
+    return [code for code in INTERFACE_LANGUAGES if code in dict(settings.LANGUAGES)]
+
+
 def _load_catalogues() -> int:
-    for code, _name in settings.LANGUAGES:
+    for code in _languages():
         with translation.override(code):
             translation.gettext("Signatures")
-    return len(settings.LANGUAGES)
+    return len(_languages())
 
 
 def _request_pages(application: Callable) -> int:
     site = urlsplit(settings.SITE_URL)
     deadline = time.monotonic() + REQUESTS_BUDGET_SECONDS
     answered = 0
-    for code, _name in settings.LANGUAGES:
+    # A visitor without a preference, then one per interface language.
+    for code in ["", *_languages()]:
         path = "/"
         for _ in range(MAX_REDIRECTS + 1):
             if time.monotonic() > deadline:
@@ -128,12 +137,13 @@ def _get(application: Callable, site, path: str, language: str) -> tuple[int, st
         "SERVER_NAME": site.hostname or "localhost",
         "SERVER_PORT": str(site.port or (443 if site.scheme == "https" else 80)),
         "HTTP_HOST": site.netloc,
-        "HTTP_ACCEPT_LANGUAGE": language,
         "REMOTE_ADDR": "127.0.0.1",
         "wsgi.url_scheme": site.scheme or "http",
         "wsgi.input": io.BytesIO(),
         WARMUP: True,
     }
+    if language:
+        environ["HTTP_ACCEPT_LANGUAGE"] = language
     setup_testing_defaults(environ)
     answer: dict[str, object] = {}
 
