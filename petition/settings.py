@@ -228,6 +228,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "statements.tasks.counts_refresh",
         "schedule": timedelta(seconds=30),
     },
+    # The open-data history: hourly buckets, rebuilt often enough that the current hour's
+    # is at most this old (a refresh rewrites only the buckets that changed).
+    "history-refresh": {
+        "task": "statements.tasks.history_refresh",
+        "schedule": timedelta(minutes=env_int("HISTORY_REFRESH_MINUTES", 5)),
+    },
     "exports-expire": {
         "task": "statements.exports.tasks.exports_expire",
         "schedule": crontab(minute=41),

@@ -455,3 +455,6 @@ class SignatoryExport(models.Model):
         if not self.total_rows:
             return 0
         return min(99, self.rows_done * 100 // self.total_rows)
+
+
+# Models of the statements app that live beside the code that uses them.

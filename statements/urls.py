@@ -2,6 +2,8 @@ from django.urls import path
 
 from statements import views
 from statements.exports import public
+from statements.opendata import views as opendata
+from statements.opendata.views import allow_any_origin
 
 app_name = "statements"
 
@@ -11,9 +13,24 @@ urlpatterns = [
     path("s/<slug:slug>/sign/", views.sign, name="sign"),
     path("s/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("s/<slug:slug>/signatories/", views.signatories, name="signatories"),
-    path("s/<slug:slug>/signatories.csv", public.signatories_csv, name="signatories_csv"),
-    path("s/<slug:slug>/signatories.json", public.signatories_json, name="signatories_json"),
+    path(
+        "s/<slug:slug>/signatories.csv",
+        allow_any_origin(public.signatories_csv),
+        name="signatories_csv",
+    ),
+    path(
+        "s/<slug:slug>/signatories.json",
+        allow_any_origin(public.signatories_json),
+        name="signatories_json",
+    ),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("withdraw/<str:token>/", views.withdraw, name="withdraw"),
-    path("api/statements/<slug:slug>/counts.json", views.counts_json, name="counts_json"),
+    path(
+        "api/statements/<slug:slug>/counts.json",
+        allow_any_origin(views.counts_json),
+        name="counts_json",
+    ),
+    path("api/statements/<slug:slug>/history.json", opendata.history_json, name="history_json"),
+    path("api/statements/<slug:slug>/history.csv", opendata.history_csv, name="history_csv"),
+    path("api/openapi.json", opendata.openapi, name="openapi"),
 ]
