@@ -139,6 +139,11 @@ class SignatureKind(models.TextChoices):
     ORGANISATION = "organisation", _("Organisation")
 
 
+class SignatureSource(models.TextChoices):
+    ONLINE = "online", _("Online")
+    PAPER = "paper", _("On paper")
+
+
 class SignatureState(models.TextChoices):
     PENDING = "pending", _("Awaiting email confirmation")
     CONFIRMED = "confirmed", _("Confirmed")
@@ -183,6 +188,7 @@ class Signature(models.Model):
 
     Kind = SignatureKind
     State = SignatureState
+    Source = SignatureSource
     OrganisationType = OrganisationType
     PUBLIC_STATES = PUBLIC_STATES
     LIMITS = SIGNATURE_LIMITS
@@ -198,6 +204,21 @@ class Signature(models.Model):
         db_index=True,
     )
     language = models.CharField(_("language"), max_length=10, default="es")
+    # Online, or gathered on paper and imported by an organiser (then without emails of ours,
+    # and possibly without an address at all).
+    source = models.CharField(
+        _("source"),
+        max_length=10,
+        choices=SignatureSource.choices,
+        default=SignatureSource.ONLINE,
+    )
+    paper_import = models.ForeignKey(
+        "statements.PaperImport",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signatures",
+    )
 
     # The individual, or the organisation's contact person.
     full_name = models.CharField(_("full name"), max_length=SIGNATURE_LIMITS["full_name"])
@@ -291,8 +312,18 @@ class Signature(models.Model):
                 name="organisation_fields_present",
             ),
             models.CheckConstraint(
-                condition=Q(state="withdrawn") | (~Q(email_key="") & ~Q(full_name="")),
+                condition=Q(state="withdrawn")
+                | (~Q(full_name="") & (~Q(email_key="") | Q(source="paper"))),
                 name="signature_identity_present",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=[s.value for s in SignatureSource]),
+                name="signature_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(source="paper", paper_import__isnull=False)
+                | Q(source="online", paper_import__isnull=True),
+                name="paper_signatures_have_their_import",
             ),
             *_max_length(*SIGNATURE_LIMITS.items(), prefix="signature"),
         ]
@@ -458,3 +489,5 @@ class SignatoryExport(models.Model):
 
 
 # Models of the statements app that live beside the code that uses them.
+from statements.opendata.models import SignatureHour  # noqa: E402, F401
+from statements.paper.models import PaperImport  # noqa: E402, F401

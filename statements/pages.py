@@ -120,7 +120,7 @@ def statement_template(
 
 
 def counts_fragment(language: str, counts: dict[str, int]) -> bytes:
-    key = (language, counts[Kind.INDIVIDUAL], counts[Kind.ORGANISATION])
+    key = (language, *(counts[name] for name in counters.NAMES))
     fragment = _fragments.get(key)
     if fragment is None:
         with translation.override(language):
@@ -131,7 +131,7 @@ def counts_fragment(language: str, counts: dict[str, int]) -> bytes:
     return fragment
 
 
-_fragments: dict[tuple[str, int, int], bytes] = {}
+_fragments: dict[tuple, bytes] = {}
 selectors.forget_with_reads(_fragments.clear)
 
 

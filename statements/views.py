@@ -161,8 +161,7 @@ def counts_json(request: HttpRequest, slug: str) -> HttpResponse:
     PAGE_CACHE_SECONDS ago, the counts from their memo), the same bytes for everyone."""
     statement = selectors.statement_get_cached(slug)
     counts = counters.get_counts(statement.pk)
-    key = (statement.pk, counts[Kind.INDIVIDUAL], counts[Kind.ORGANISATION])
-    key += (statement.signing_open,)
+    key = (statement.pk, *(counts[name] for name in counters.NAMES), statement.signing_open)
     body = _counts_bodies.get(key)
     if body is None:
         body = json.dumps(
@@ -170,6 +169,8 @@ def counts_json(request: HttpRequest, slug: str) -> HttpResponse:
                 "statement": statement.slug,
                 "individuals": counts[Kind.INDIVIDUAL],
                 "organisations": counts[Kind.ORGANISATION],
+                "individuals_on_paper": counts["paper_individual"],
+                "organisations_on_paper": counts["paper_organisation"],
                 "signing_open": statement.signing_open,
             }
         ).encode()
