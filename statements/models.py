@@ -36,6 +36,21 @@ class Statement(models.Model):
         _("default statement"), default=False, help_text=_("Shown at the site's root.")
     )
     signing_open = models.BooleanField(_("signing open"), default=True)
+    closes_at = models.DateTimeField(
+        _("signing closes at"),
+        null=True,
+        blank=True,
+        help_text=_("Optional: after this moment signing closes by itself."),
+    )
+    signature_goal = models.PositiveIntegerField(
+        _("target"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Optional: the number of signatures (individuals and organisations) to reach. "
+            "The page shows the progress, and the next target once it is reached."
+        ),
+    )
     moderate_individuals = models.BooleanField(
         _("moderate individual signatures"),
         default=False,
@@ -58,6 +73,15 @@ class Statement(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    @property
+    def accepts_signatures(self) -> bool:
+        """Signing is open and its closing date, if any, has not passed."""
+        return self.signing_open and not self.closed_by_date
+
+    @property
+    def closed_by_date(self) -> bool:
+        return self.closes_at is not None and timezone.now() >= self.closes_at
 
 
 class StatementTranslation(models.Model):

@@ -27,7 +27,7 @@ from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 
-from statements import counters, selectors
+from statements import counters, goals, selectors
 from statements.forms import SIGN_FORMS
 from statements.models import Signature, Statement
 
@@ -119,12 +119,13 @@ def statement_template(
     return selectors.remembered(key, lambda: _render(statement, path, language, kind, None, notice))
 
 
-def counts_fragment(language: str, counts: dict[str, int]) -> bytes:
-    key = (language, *(counts[name] for name in counters.NAMES))
+def counts_fragment(language: str, counts: dict[str, int], goal: int | None = None) -> bytes:
+    key = (language, *(counts[name] for name in counters.NAMES), goal)
     fragment = _fragments.get(key)
     if fragment is None:
+        context = {"counts": counts, "progress": goals.progress(counts, goal)}
         with translation.override(language):
-            fragment = render_to_string("statements/_counts.html", {"counts": counts}).encode()
+            fragment = render_to_string("statements/_counts.html", context).encode()
         if len(_fragments) > 1000:
             _fragments.clear()
         _fragments[key] = fragment
@@ -206,5 +207,5 @@ def statement_response(
     template = statement_template(
         statement, path=request.path, language=language, kind=kind, form=form, notice=notice
     )
-    counts = counts_fragment(language, counters.get_counts(statement.pk))
+    counts = counts_fragment(language, counters.get_counts(statement.pk), statement.signature_goal)
     return HttpResponse(_fill(request, template, **{COUNTS: counts}), status=status)

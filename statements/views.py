@@ -13,7 +13,7 @@ from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ops.routers import reads_from_replica
-from statements import counters, pages, selectors, services, tokens
+from statements import counters, goals, pages, selectors, services, tokens
 from statements.forms import SIGN_FORMS
 from statements.http import client_ip, sign_rate_limited
 from statements.models import Signature
@@ -52,7 +52,7 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
     statement = selectors.statement_get_cached(slug, seconds=SIGNING_STATE_SECONDS)
     kind = _chosen_kind(request.POST.get("kind"))
     form = SIGN_FORMS[kind](request.POST, prefix=kind)
-    if not statement.signing_open:
+    if not statement.accepts_signatures:
         notice = _("Signing is closed for this statement.")
         return _render_statement(
             request, statement, form=form, kind=kind, status=403, notice=notice
@@ -161,7 +161,9 @@ def counts_json(request: HttpRequest, slug: str) -> HttpResponse:
     PAGE_CACHE_SECONDS ago, the counts from their memo), the same bytes for everyone."""
     statement = selectors.statement_get_cached(slug)
     counts = counters.get_counts(statement.pk)
-    key = (statement.pk, *(counts[name] for name in counters.NAMES), statement.signing_open)
+    progress = goals.progress(counts, statement.signature_goal)
+    key = (statement.pk, *(counts[name] for name in counters.NAMES), statement.accepts_signatures)
+    key += (progress.goal if progress else None,)
     body = _counts_bodies.get(key)
     if body is None:
         body = json.dumps(
@@ -171,7 +173,10 @@ def counts_json(request: HttpRequest, slug: str) -> HttpResponse:
                 "organisations": counts[Kind.ORGANISATION],
                 "individuals_on_paper": counts["paper_individual"],
                 "organisations_on_paper": counts["paper_organisation"],
-                "signing_open": statement.signing_open,
+                "signing_open": statement.accepts_signatures,
+                "closes_at": statement.closes_at.isoformat() if statement.closes_at else None,
+                "goal": progress.goal if progress else None,
+                "goal_reached": progress.reached if progress else None,
             }
         ).encode()
         if len(_counts_bodies) > 100:
