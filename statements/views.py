@@ -4,16 +4,15 @@ import json
 import logging
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.paginator import Paginator
-from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from ops.routers import reads_from_replica
 from statements import counters, goals, pages, selectors, services, tokens
 from statements.forms import SIGN_FORMS
 from statements.http import client_ip, sign_rate_limited
@@ -201,6 +200,7 @@ selectors.forget_with_reads(_counts_bodies.clear)
 
 
 @require_GET
+@reads_from_replica
 def signatories(request: HttpRequest, slug: str) -> HttpResponse:
     statement = selectors.statement_get(slug)
     search = search_text(request.GET.get("q", ""))
@@ -227,47 +227,3 @@ def privacy(request: HttpRequest) -> HttpResponse:
     """The privacy notice, with the retention period the site is configured with."""
     context = {"retention_days": settings.SIGNATURE_RETENTION.days}
     return render(request, "privacy.html", context)
-
-
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Database, cache and broker status for load balancers and monitoring."""
-    checks = {"database": _check_database(), "cache": _check_cache(), "broker": _check_broker()}
-    healthy = all(value in {"ok", "eager"} for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
-    )
-
-
-def _check_database() -> str:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return "ok"
-    except Exception:
-        logger.warning("health check: database unavailable")
-        return "unavailable"
-
-
-def _check_cache() -> str:
-    try:
-        cache.set("healthz", "1", 10)
-        return "ok" if cache.get("healthz") == "1" else "unavailable"
-    except Exception:
-        logger.warning("health check: cache unavailable")
-        return "unavailable"
-
-
-def _check_broker() -> str:
-    from petition.celery import app
-
-    if app.conf.task_always_eager:
-        return "eager"
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=1)
-        return "ok"
-    except Exception:
-        logger.warning("health check: broker unavailable")
-        return "unavailable"

@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_countries import countries
 
+from ops.routers import reads_from_replica
 from statements import counters
 from statements.models import (
     AuditEvent,
@@ -60,6 +61,7 @@ def _back(request: HttpRequest, fallback: str) -> str:
 
 @staff_required(MODERATE)
 @require_GET
+@reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     statements = list(Statement.objects.all())
     chosen = next((s for s in statements if str(s.pk) == request.GET.get("statement")), None)
