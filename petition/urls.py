@@ -1,9 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import TemplateView
 
 from ops import health, metrics
 from statements.staff.admin_site import secure_admin
+from statements.views import privacy
 
 urlpatterns = [
     path("healthz", health.ready, name="healthz"),
@@ -11,7 +11,7 @@ urlpatterns = [
     path("healthz/ready", health.ready, name="healthz_ready"),
     path("metrics", metrics.metrics, name="metrics"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("privacy/", TemplateView.as_view(template_name="privacy.html"), name="privacy"),
+    path("privacy/", privacy, name="privacy"),
     path("accounts/", include("allauth.urls")),
     path("staff/", include("statements.staff.urls")),
     path("admin/", secure_admin(admin.site).urls),

@@ -90,10 +90,9 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     return pages.page_response(request, "statements/thanks.html", {"st": st}, key=key)
 
 
-def _signature_from_token(token: str, action: str, max_age):
-    """Return ((pk, state, statement), None, 200) or (None, error_template, status).
-
-    Only the columns the views need are read: the pages say nothing about the signer."""
+def _signature_from_token(token: str, action: str, max_age, *fields: str):
+    """Return ((pk, state, withdrawn, statement, *fields), None, 200) or (None, template,
+    status). Only the columns the views need are read."""
     try:
         public_id = tokens.read_token(token, action, max_age)
     except tokens.TokenExpired:
@@ -102,30 +101,36 @@ def _signature_from_token(token: str, action: str, max_age):
         return None, "statements/link_invalid.html", 404
     found = (
         Signature.objects.filter(public_id=public_id)
-        .values_list("pk", "state", "statement_id")
+        .values_list("pk", "state", "withdrawn_at", "statement_id", *fields)
         .first()
     )
     if found is None:
         return None, "statements/link_invalid.html", 404
-    pk, state, statement_id = found
-    return (pk, state, selectors.statement_by_id_cached(statement_id)), None, 200
+    pk, state, withdrawn_at, statement_id, *rest = found
+    statement = selectors.statement_by_id_cached(statement_id)
+    return (pk, state, withdrawn_at is not None, statement, *rest), None, 200
 
 
 def _error_page(request: HttpRequest, template_name: str, status: int) -> HttpResponse:
     return pages.page_response(request, template_name, {}, key=(), status=status)
 
 
+# What the confirmation page shows, so that nobody confirms details someone else typed.
+CONFIRM_DETAILS = ("kind", "full_name", "organisation_name", "show_publicly")
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows a button; only the POST confirms, because mail scanners follow links."""
+    """GET shows what is being confirmed and a button; only the POST confirms, because mail
+    scanners follow links."""
     found, error, status = _signature_from_token(
-        token, tokens.CONFIRM, settings.SIGNATURE_TOKEN_MAX_AGE
+        token, tokens.CONFIRM, settings.SIGNATURE_TOKEN_MAX_AGE, *CONFIRM_DETAILS
     )
     if found is None:
         return _error_page(request, error, status)
-    pk, state, statement = found
-    if state == Signature.State.WITHDRAWN:
+    pk, state, withdrawn, statement, *details = found
+    if withdrawn or state == Signature.State.WITHDRAWN:
         return _error_page(request, "statements/link_invalid.html", 404)
     st = selectors.statement_text_cached(statement, get_language())
     key = (statement.pk, statement.updated_at)
@@ -133,7 +138,11 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         state = services.signature_confirm(signature_id=pk).state
         context = {"st": st, "state": state}
         return pages.page_response(request, "statements/confirmed.html", context, key=(*key, state))
-    return pages.page_response(request, "statements/confirm.html", {"st": st}, key=key)
+    if state != Signature.State.PENDING:
+        context = {"st": st, "state": state}
+        return pages.page_response(request, "statements/confirmed.html", context, key=(*key, state))
+    context = {"st": st, "signer": dict(zip(CONFIRM_DETAILS, details, strict=True))}
+    return pages.personal_response(request, "statements/confirm.html", context)
 
 
 @never_cache
@@ -145,12 +154,13 @@ def withdraw(request: HttpRequest, token: str) -> HttpResponse:
     )
     if found is None:
         return _error_page(request, error, status)
-    pk, state, statement = found
+    pk, state, withdrawn, statement = found
     st = selectors.statement_text_cached(statement, get_language())
     key = (statement.pk, statement.updated_at)
-    if request.method == "POST" or state == Signature.State.WITHDRAWN:
-        services.signature_withdraw(signature_id=pk)
-        return pages.page_response(request, "statements/withdrawn.html", {"st": st}, key=key)
+    if request.method == "POST" or withdrawn:
+        state = services.signature_withdraw(signature_id=pk).state
+        context = {"st": st, "state": state}
+        return pages.page_response(request, "statements/withdrawn.html", context, key=(*key, state))
     return pages.page_response(request, "statements/withdraw.html", {"st": st}, key=key)
 
 
@@ -210,3 +220,10 @@ def signatories(request: HttpRequest, slug: str) -> HttpResponse:
         "ind_page": ind_page,
     }
     return render(request, "statements/signatories.html", context)
+
+
+@require_GET
+def privacy(request: HttpRequest) -> HttpResponse:
+    """The privacy notice, with the retention period the site is configured with."""
+    context = {"retention_days": settings.SIGNATURE_RETENTION.days}
+    return render(request, "privacy.html", context)

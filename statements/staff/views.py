@@ -178,6 +178,12 @@ def signature_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "signature": signature,
         "events": events,
+        "same_organisation": (
+            services.same_organisation(signature).order_by("created_at")
+            if signature.kind == Signature.Kind.ORGANISATION
+            else []
+        ),
+        "releasable": signature.state in services.RELEASABLE and signature.key_released_at is None,
         "decide_form": DecisionForm(),
         "allowed": {
             action: signature.state in allowed and signature.state != target
@@ -223,6 +229,18 @@ def signature_decide(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.info(request, _("“%(name)s” already had that decision.") % {"name": name})
     return redirect(back)
+
+
+@staff_required(MODERATE)
+@require_POST
+def signature_release(request: HttpRequest, pk: int) -> HttpResponse:
+    signature = get_object_or_404(Signature, pk=pk)
+    if services.signature_key_release(signature_id=signature.pk, actor=request.user):
+        messages.success(
+            request,
+            _("The address of “%(name)s” may sign again.") % {"name": signature.display_name},
+        )
+    return redirect("staff:signature", pk=signature.pk)
 
 
 # --- Statements: opening and closing signing --------------------------------------------------
