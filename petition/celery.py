@@ -41,3 +41,6 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks(
     ["statements", "statements.staff", "statements.exports", "statements.outbox"]
 )
+
+# The request id travels with the tasks a request queues (LOG_FORMAT=json logs show it).
+import ops.propagation  # noqa: E402, F401

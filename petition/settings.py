@@ -73,9 +73,12 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "statements",
     "statements.outbox",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # Request ids, request metrics, and the health and metrics endpoints (ops/middleware.py).
+    "ops.middleware.OperationsMiddleware",
     # The public statement pages (the page, counts.json, the sign and confirmation forms)
     # through a short stack: this list less what they never use (sessions, users, messages),
     # for visitors without a session; see statements/hotpaths.py.
@@ -126,6 +129,18 @@ DATABASES = {
         pool_max=env_int("DATABASE_POOL_MAX", 8),
     )
 }
+# DATABASE_REPLICA_URL: a read replica of the same database, for the reads that may be a moment
+# old (exports, public lists, staff dashboards); see ops/routers.py. Under the test runner it
+# names the primary's test database, as a replica would show the same rows.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = database_config(
+        DATABASE_REPLICA_URL,
+        sqlite_path=BASE_DIR / "db.sqlite3",
+        pool_max=env_int("DATABASE_POOL_MAX", 8),
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["ops.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker on one logical database, cache on another --------------------------------
@@ -199,6 +214,8 @@ CELERY_TASK_ROUTES = {
     "statements.exports.tasks.export_build": {"queue": "exports"},
     "statements.outbox.tasks.*": {"queue": "email"},
 }
+# Where beat keeps its record of the last runs (the container image points it at /tmp).
+CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILE", "celerybeat-schedule")
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
 CELERY_BEAT_SCHEDULE = {
@@ -305,8 +322,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The health check answers load balancers over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Health checks and the metrics scraper call over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$", r"^metrics$"]
 # Form posts larger than this are refused before they reach a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
@@ -363,6 +380,9 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Recovery codes are shown once, straight after enrolling (see the adapter), and never again:
+# a later session can only make new ones.
+MFA_RECOVERY_CODES_SHOW_ONCE = True
 # TOTP cannot be switched off while STAFF_REQUIRE_MFA holds, and never with the password alone.
 MFA_ADAPTER = "statements.staff.adapter.StaffMFAAdapter"
 MFA_FORMS = {"deactivate_totp": "statements.staff.allauth_forms.StaffDeactivateTOTPForm"}
@@ -396,16 +416,51 @@ SIGN_RATE_EMAIL = env_str("SIGN_RATE_EMAIL", "3/h")
 
 EXPORT_MAX_AGE = timedelta(days=env_int("EXPORT_DAYS", 7))
 
+# --- Operations -----------------------------------------------------------------------------
+# Bearer token that opens /metrics and the health details to callers other than this host's
+# loopback (Prometheus, remote probes); see ops/access.py.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
+# Error reports to Sentry (ops/sentry.py): no personal data, no request bodies.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from ops import sentry
+
+    sentry.init(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", ""),
+        release=env_str("SENTRY_RELEASE", ""),
+    )
+
 # --- Logging: no personal data; the formatter never receives emails or IPs ------------------
+# LOG_FORMAT=json writes one JSON object per line, with the request id (ops/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    sys.exit(f"Configuration error: LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# Celery's worker then logs through the same configuration instead of its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    # Paths in log lines name the route, not the credential a link carries in its path
+    # (petition/access_log.py): on the request loggers, and on every line that is written.
+    "filters": {"routes": {"()": "petition.access_log.RouteFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["routes"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["routes"]},
         # Request logs would carry query strings (tokens); errors still reach "django".
-        "django.server": {"level": "WARNING"},
+        "django.server": {"level": "WARNING", "filters": ["routes"]},
     },
 }

@@ -194,6 +194,15 @@ def page_response(
     return HttpResponse(_fill(request, template), status=status)
 
 
+def personal_response(
+    request: HttpRequest, template_name: str, context: dict, *, status: int = 200
+) -> HttpResponse:
+    """A page that shows one signer their own details: rendered for this request only (never
+    kept), still without the request in the template, like every page of these views."""
+    template = _template(template_name, context, translation.get_language())
+    return HttpResponse(_fill(request, template), status=status)
+
+
 def statement_response(
     request: HttpRequest,
     statement: Statement,

@@ -12,15 +12,14 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import transaction
 from django.utils import timezone
 
 from statements import counters
 from statements.models import Signature, Statement
 from statements.normalise import email_key, name_key
-from statements.outbox.models import Email, EmailKind
-from statements.outbox.services import email_queue, relay_after_commit
+from statements.outbox.models import Email
+from statements.outbox.services import relay_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -67,38 +66,52 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
     """Record a signature and queue its confirmation email.
 
     A duplicate (same statement, kind and email key) gets the same outcome as a first
-    signature plus an "already signed" email, capped per signature, so the form cannot be
-    used to learn who has signed — not by the page, and not by the time it takes: both are
-    the same single statement (see `_sign`), one INSERT … ON CONFLICT that either inserts the
-    signature or counts the new submission on the row that holds the address, and one outbox
-    row either way (cancelled, not sent, past the cap).
+    signature, so the form cannot be used to learn who has signed: if the row it meets is
+    still unconfirmed, the new details replace the old and a fresh link goes out (the old one
+    stops working), so a stranger who typed someone's address holds nothing once its owner
+    signs; otherwise its owner gets an "already signed" email. Emails per row are capped.
+    An organisation's name holds nothing until a moderator approves it, so another
+    submission for the same organisation is a row of its own, for moderators to choose from.
 
-    One durable transaction (it refuses to run inside another one), so the signature and its
-    email are committed together when this returns. Returns the signature as submitted, with
-    the key of the row that holds it.
+    Nor does the time it takes tell: a first signature and a duplicate are the same single
+    statement (see `_sign`), one INSERT … ON CONFLICT on the address key that inserts the row
+    or updates the one holding the address, and one outbox row either way (written cancelled,
+    not to be sent, past the cap). One durable transaction (it refuses to run inside another
+    one), so the signature and its email are committed together when this returns. Returns
+    the signature as submitted, with the key of the row that holds it.
     """
     if not statement.accepts_signatures:
         raise SigningClosed
     signature = _new_signature(statement, data, client_ip)
-    try:
-        with transaction.atomic(durable=True):
-            _sign(signature)
-        return signature
-    except IntegrityError as error:
-        duplicate = error
-    # Another unique key than the address: the same organisation and country.
     with transaction.atomic(durable=True):
-        existing = _organisation_duplicate(signature)
-        if existing is None:
-            raise duplicate
-        allowed = Signature.objects.filter(
-            pk=existing.pk, email_count__lt=settings.SIGNATURE_MAX_EMAILS
-        ).update(email_count=F("email_count") + 1)
-        if allowed:
-            email_queue(
-                kind=EmailKind.ALREADY_SIGNED, signature=existing, language=existing.language
-            )
-        return existing
+        _sign(signature)
+    return signature
+
+
+# What a new submission for an unconfirmed row replaces: everything the signer typed or chose.
+REPLACED_FIELDS = (
+    "language",
+    "full_name",
+    "email",
+    "country",
+    "city",
+    "affiliation",
+    "show_publicly",
+    "comment",
+    "organisation_name",
+    "organisation_name_key",
+    "organisation_type",
+    "website",
+    "contact_role",
+    "authorised",
+    "consent_version",
+    "consent_at",
+    "ip_hash",
+    "created_at",
+    # A new public id, so the links sent for the old details stop working: a link confirms
+    # what it was sent for.
+    "public_id",
+)
 
 
 def _new_signature(statement: Statement, data: SignatureData, client_ip: str) -> Signature:
@@ -131,14 +144,14 @@ def _new_signature(statement: Statement, data: SignatureData, client_ip: str) ->
 
 
 def _sign(signature: Signature) -> None:
-    """Insert the signature, or count the submission on the row that holds its address, and
-    write the email either way, in one statement on PostgreSQL.
+    """Insert the signature, or apply the submission to the row that holds its address, and
+    write the email either way: one statement on PostgreSQL.
 
-    Django's ORM has no INSERT … ON CONFLICT with a partial unique index and a conditional
-    update, nor a statement that inserts into two tables, so this is SQL; its columns and
-    values come from the model (each field prepares its own value, as in save()), so a field
-    added to Signature is part of it by itself. SQLite has no INSERT inside WITH: there the
-    same upsert is followed by the outbox INSERT, the same two writes either way.
+    Django's ORM has no INSERT … ON CONFLICT on a partial unique index with a conditional
+    update, nor a statement that writes two tables, so this is SQL; its columns and values
+    come from the model (each field prepares its own value, as in save()), so a field added
+    to Signature is part of it by itself. SQLite has no INSERT inside WITH: there the same
+    upsert is followed by the outbox INSERT, the same two writes either way.
     """
     connection = transaction.get_connection()
     fields, signature_sql, email_sql = _sign_statements(connection.vendor)
@@ -147,13 +160,16 @@ def _sign(signature: Signature) -> None:
     ]
     cap = settings.SIGNATURE_MAX_EMAILS
     now = connection.ops.adapt_datetimefield_value(signature.created_at)
+    # The cap once past which the count stops, then once for each replaced column's test.
+    upsert_values = [*values, cap + 1, *[cap] * len(REPLACED_FIELDS)]
+    email_values = [cap, cap, now, now]
     with connection.cursor() as cursor:
         if email_sql is None:
-            cursor.execute(signature_sql, [*values, cap + 1, cap, cap, now, now])
+            cursor.execute(signature_sql, [*upsert_values, *email_values])
         else:
-            cursor.execute(signature_sql, [*values, cap + 1])
+            cursor.execute(signature_sql, upsert_values)
             signature_id = cursor.fetchone()[0]
-            cursor.execute(email_sql, [cap, cap, now, now, signature_id])
+            cursor.execute(email_sql, [*email_values, signature_id])
         signature.pk = cursor.fetchone()[0]
     signature._state.adding = False
     signature._state.db = connection.alias
@@ -164,7 +180,7 @@ def _sign(signature: Signature) -> None:
 # columns and condition, which an ON CONFLICT clause must name to use a partial index,
 # written as Django writes it in the index (SQLite matches the condition as written).
 ADDRESS_KEY_COLUMNS = ("statement_id", "kind", "email_key")
-ADDRESS_KEY_CONDITION = """NOT ("email_key" = '')"""
+ADDRESS_KEY_CONDITION = """(NOT ("email_key" = '') AND "key_released_at" IS NULL)"""
 
 
 @functools.cache
@@ -173,31 +189,39 @@ def _sign_statements(vendor: str) -> tuple[list, str, str | None]:
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     quote = transaction.get_connection().ops.quote_name
     table = quote(meta.db_table)
+    least = "MIN" if vendor == "sqlite" else "LEAST"
+    # The row as it was, before this submission: replaced only if still unconfirmed and the
+    # submission is within the cap of emails.
+    replace = f"{table}.state = 'pending' AND {table}.email_count < %s"
+    replaced = ", ".join(
+        f"{quote(name)} = CASE WHEN {replace} THEN EXCLUDED.{quote(name)} "
+        f"ELSE {table}.{quote(name)} END"
+        for name in (meta.get_field(field).column for field in REPLACED_FIELDS)
+    )
     # Names come from the models, quoted by the backend; every value is a parameter.
     upsert = (
         f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({', '.join(map(quote, ADDRESS_KEY_COLUMNS))}) "
         f"WHERE {ADDRESS_KEY_CONDITION} "
-        f"DO UPDATE SET email_count = MIN_OR_LEAST({table}.email_count + 1, %s) "
-        f"RETURNING {quote(meta.pk.column)}, state, language, email_count"
-    ).replace("MIN_OR_LEAST", "MIN" if vendor == "sqlite" else "LEAST")
-    # A new signature (its count is still 1) gets a confirmation, a submission for an address
-    # already held "already signed"; the count stops one past the cap, and past the cap the
-    # row is written cancelled: not sent, and the same work.
+        f"DO UPDATE SET email_count = {least}({table}.email_count + 1, %s), {replaced} "
+        f"RETURNING {quote(meta.pk.column)} AS id, state, language, email_count"
+    )
+    # A new or unconfirmed signature gets a confirmation (a fresh link), a confirmed one
+    # "already signed"; past the cap the row is written cancelled, the same work.
     outbox = Email._meta.db_table
     email_columns = "kind, signature_id, language, state, attempts, last_error, queued_at, due_at"
     email_values = (
-        "CASE WHEN s.email_count = 1 THEN 'confirmation' ELSE 'already_signed' END, "
-        "s.id, s.language, "  # the returned key is named after the model's primary key
+        "CASE WHEN s.state = 'pending' THEN 'confirmation' ELSE 'already_signed' END, "
+        "s.id, s.language, "
         "CASE WHEN s.email_count <= %s THEN 'queued' ELSE 'cancelled' END, 0, "
         "CASE WHEN s.email_count <= %s THEN '' ELSE 'over the limit per signature' END, %s, %s"
     )
     if vendor == "sqlite":
         email_sql = (
             f"INSERT INTO {outbox} ({email_columns}) "  # noqa: S608
-            f"SELECT {email_values} FROM (SELECT %s AS id) AS chosen "
-            f"JOIN {table} AS s ON s.id = chosen.id RETURNING signature_id"
+            f"SELECT {email_values} FROM (SELECT %s AS chosen) "
+            f"JOIN {table} AS s ON s.id = chosen RETURNING signature_id"
         )
         return fields, upsert, email_sql
     statement = (
@@ -205,17 +229,6 @@ def _sign_statements(vendor: str) -> tuple[list, str, str | None]:
         f"SELECT {email_values} FROM s RETURNING signature_id"
     )
     return fields, statement, None
-
-
-def _organisation_duplicate(signature: Signature) -> Signature | None:
-    if signature.kind != Kind.ORGANISATION:
-        return None
-    return Signature.objects.filter(
-        statement=signature.statement,
-        kind=Kind.ORGANISATION,
-        organisation_name_key=signature.organisation_name_key,
-        country=signature.country,
-    ).first()
 
 
 @transaction.atomic
@@ -239,8 +252,19 @@ def signature_confirm(*, signature_id: int) -> Signature:
 
 @transaction.atomic
 def signature_withdraw(*, signature_id: int) -> Signature:
-    """Withdraw a signature: it leaves counts and lists, and its personal data is erased."""
+    """Withdraw a signature: it leaves counts and lists, and its personal data is erased.
+
+    A signature marked fraudulent is erased too but keeps its state: what stays is a tombstone
+    (statement, kind, dates and the moderators' audit trail), with nothing about the person.
+    Withdrawing twice changes nothing."""
     signature = Signature.objects.select_for_update().get(pk=signature_id)
+    if signature.withdrawn_at is not None:
+        return signature
+    if signature.state == State.FRAUDULENT:
+        _erase(signature)
+        signature.withdrawn_at = timezone.now()
+        signature.save()
+        return signature
     if signature.state not in WITHDRAWABLE:
         return signature
     was_public = signature.state in Signature.PUBLIC_STATES

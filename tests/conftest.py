@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from petition.celery import app as celery_app
-from statements import counters
+from statements import counters, ratelimit
 from statements.content import load_all
 from statements.models import Statement
 
@@ -37,10 +37,12 @@ def _isolated_state(settings):
     settings.SECURE_SSL_REDIRECT = False
     cache.clear()
     counters._memo.clear()
+    ratelimit.reset()
     yield
     with contextlib.suppress(Exception):  # a test may have pointed the cache at a dead server
         cache.clear()
     counters._memo.clear()
+    ratelimit.reset()
 
 
 @pytest.fixture
@@ -89,6 +91,9 @@ def use_broker(url: str, *, eager: bool) -> None:
     """Point this process's Celery app at another broker, dropping pooled connections."""
     set_eager(eager)
     celery_app.conf["CELERY_BROKER_URL"] = url
+    # close() also unregisters the app, after which the tasks of a module imported later
+    # would be missing from it: import every task module first, as a worker does.
+    celery_app.loader.import_default_modules()
     celery_app.close()
     celery_app.amqp._producer_pool = None
 
@@ -360,9 +365,11 @@ def broker_url(transactional_db, redis_server_url):
     """A clean Redis database as broker, which this test process publishes to."""
     import redis
 
-    # The database REDIS_URL names (each developer has their own), else 5.
-    database = urlsplit(os.environ.get("REDIS_URL", "")).path.strip("/") or "5"
-    url = f"{redis_server_url}/{database}"
+    # The logical database REDIS_URL names (tests run tasks eagerly, so nothing else uses it),
+    # so that test runs side by side on one Redis server, each with its own REDIS_URL, never
+    # share a queue; 5 on a private server.
+    configured = urlsplit(os.environ.get("REDIS_URL", "")).path.strip("/")
+    url = f"{redis_server_url}/{configured or 5}"
     redis.Redis.from_url(url).flushdb()
     previous = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
     use_broker(url, eager=False)

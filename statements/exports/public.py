@@ -19,8 +19,9 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
+from ops.routers import reads_from_replica
 from statements import selectors
-from statements.exports.writers import country_names, neutralise
+from statements.exports.cells import country_names, neutralise
 from statements.models import Statement
 
 logger = logging.getLogger(__name__)
@@ -149,12 +150,14 @@ def _respond(request, statement, kind: str, content_type: str, chunks) -> HttpRe
 
 
 @require_safe
+@reads_from_replica
 def signatories_csv(request: HttpRequest, slug: str) -> HttpResponse:
     statement = selectors.statement_get(slug)
     return _respond(request, statement, "csv", "text/csv; charset=utf-8", _csv_chunks)
 
 
 @require_safe
+@reads_from_replica
 def signatories_json(request: HttpRequest, slug: str) -> HttpResponse:
     statement = selectors.statement_get(slug)
     return _respond(request, statement, "json", "application/json", _json_chunks)

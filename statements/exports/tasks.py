@@ -10,6 +10,8 @@ import logging
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
+from ops.routers import replica_reads
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,7 +41,9 @@ def export_build(self, export_id: str, handoff: str | None = None) -> None:
     if not handoff_start(export_id=export_id, claim=handoff):
         logger.info("export %s was handed over again; this delivery is stale", export_id)
         return
-    build(export_id=export_id)
+    # The signatures may come from a read replica; the export's own row from the primary.
+    with replica_reads():
+        build(export_id=export_id)
 
 
 @shared_task(acks_late=True)

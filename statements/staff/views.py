@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_countries import countries
 
+from ops.routers import reads_from_replica
 from statements import counters
 from statements.models import (
     AuditEvent,
@@ -29,9 +30,9 @@ from statements.models import (
     StaffRole,
     Statement,
 )
-from statements.staff import accounts, selectors, services
+from statements.staff import accounts, audit, selectors, services
 from statements.staff.access import ROLE_GROUPS, has_totp, staff_required, staff_role
-from statements.staff.charts import bar_chart
+from statements.staff.charts import day_chart
 from statements.staff.forms import (
     BulkDecisionForm,
     DecisionForm,
@@ -40,6 +41,7 @@ from statements.staff.forms import (
     JoinForm,
     QueueFilterForm,
 )
+from statements.staff.selectors import QueueFilters
 
 MODERATE = "statements.moderate_signature"
 QUEUE_PAGE_SIZE = 50
@@ -60,19 +62,22 @@ def _back(request: HttpRequest, fallback: str) -> str:
 
 @staff_required(MODERATE)
 @require_GET
+@reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     statements = list(Statement.objects.all())
     chosen = next((s for s in statements if str(s.pk) == request.GET.get("statement")), None)
     statement_id = chosen.pk if chosen else None
     hour_ago = timezone.now() - timedelta(hours=1)
     per_day = selectors.signatures_per_day(statement_id=statement_id)
+    titles = selectors.statement_titles(get_language())
     context = {
-        "statements": statements,
+        "statements": [(s, titles.get(s.pk, s.slug)) for s in statements],
         "chosen": chosen,
         "state_rows": selectors.counts_by_state(statement_id),
-        "public_counts": [(s, counters.get_counts(s.pk)) for s in statements],
-        "chart": bar_chart(per_day),
-        "per_day": per_day,
+        "public_counts": [
+            (s, titles.get(s.pk, s.slug), counters.get_counts(s.pk)) for s in statements
+        ],
+        "chart": day_chart(per_day),
         "top_countries": [
             (countries.name(code), code, n)
             for code, n in selectors.top_countries(statement_id=statement_id)
@@ -91,9 +96,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     filter_form = QueueFilterForm(request.GET)
-    page = Paginator(selectors.moderation_queue(filter_form.filters()), QUEUE_PAGE_SIZE).get_page(
+    filters = filter_form.filters()
+    page = Paginator(selectors.moderation_queue(filters), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    titles = selectors.statement_titles(get_language())
+    page.object_list = list(page.object_list)
+    for signature in page.object_list:
+        signature.statement_title = titles.get(signature.statement_id, signature.statement.slug)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("select", None)
@@ -105,6 +115,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "filter_form": filter_form,
         "page": page,
+        # Nothing waits at all (the queue's own view), or nothing matches what was asked.
+        "queue_is_empty": filters == QueueFilters() and not page.paginator.count,
+        "filtered": filters != QueueFilters(),
         "query": query.urlencode(),
         "back": reverse("staff:queue") + ("?" + back.urlencode() if back else ""),
         "select_all": request.GET.get("select") == "all",
@@ -173,9 +186,17 @@ def queue_decide(request: HttpRequest) -> HttpResponse:
 def signature_detail(request: HttpRequest, pk: int) -> HttpResponse:
     signature = get_object_or_404(Signature.objects.select_related("statement"), pk=pk)
     events = signature.audit_events.select_related("actor").order_by("-created_at", "-pk")
+    titles = selectors.statement_titles(get_language())
     context = {
         "signature": signature,
-        "events": events,
+        "statement_title": titles.get(signature.statement_id, signature.statement.slug),
+        "history": [(event, audit.describe(event, in_history=True)) for event in events],
+        "same_organisation": (
+            services.same_organisation(signature).order_by("created_at")
+            if signature.kind == Signature.Kind.ORGANISATION
+            else []
+        ),
+        "releasable": signature.state in services.RELEASABLE and signature.key_released_at is None,
         "decide_form": DecisionForm(),
         "allowed": {
             action: signature.state in allowed and signature.state != target
@@ -208,19 +229,35 @@ def signature_decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(back)
     name = outcome.signature.display_name
-    if outcome.changed:
+    if not outcome.changed:
+        messages.info(request, _("“%(name)s” already had that decision.") % {"name": name})
+        return redirect(back)
+    messages.success(
+        request,
+        _("“%(name)s”: %(from)s → %(to)s.")
+        % {
+            "name": name,
+            "from": Signature.State(outcome.from_state).label,
+            "to": outcome.signature.get_state_display(),
+        },
+    )
+    # On to the next signature waiting for a decision, as a moderator works through a queue.
+    following = selectors.moderation_queue(QueueFilters()).exclude(pk=signature.pk).first()
+    if following is None:
+        return redirect("staff:queue")  # which says that it is empty
+    return redirect("staff:signature", pk=following.pk)
+
+
+@staff_required(MODERATE)
+@require_POST
+def signature_release(request: HttpRequest, pk: int) -> HttpResponse:
+    signature = get_object_or_404(Signature, pk=pk)
+    if services.signature_key_release(signature_id=signature.pk, actor=request.user):
         messages.success(
             request,
-            _("“%(name)s”: %(from)s → %(to)s.")
-            % {
-                "name": name,
-                "from": Signature.State(outcome.from_state).label,
-                "to": outcome.signature.get_state_display(),
-            },
+            _("The address of “%(name)s” may sign again.") % {"name": signature.display_name},
         )
-    else:
-        messages.info(request, _("“%(name)s” already had that decision.") % {"name": name})
-    return redirect(back)
+    return redirect("staff:signature", pk=signature.pk)
 
 
 # --- Statements: opening and closing signing --------------------------------------------------
@@ -410,9 +447,12 @@ def invalidation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_revert": run.state in services.REVERTIBLE
         and run.reverted_at is None
         and run.changed_count > 0,
-        "events": AuditEvent.objects.filter(
-            action__startswith="invalidation.", data__run=run.pk
-        ).select_related("actor"),
+        "events": [
+            (event, audit.describe(event))
+            for event in AuditEvent.objects.filter(
+                action__startswith="invalidation.", data__run=run.pk
+            ).select_related("actor")
+        ],
     }
     return render(request, "staff/invalidation.html", context)
 
@@ -458,10 +498,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     actions = (
         AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:100]
     )
+    titles = selectors.statement_titles(get_language(), by_slug=True)
     context = {
         "page": page,
+        "sentences": [(event, audit.describe(event, titles=titles)) for event in page],
         "action": action,
-        "actions": actions,
+        "actions": audit.action_choices(actions),
         "query": urlencode({"action": action}) if action else "",
     }
     return render(request, "staff/audit.html", context)

@@ -81,15 +81,31 @@ def test_with_a_broker_the_sign_post_writes_its_rows_and_nothing_else(
     assert [m.to for m in mail.outbox] == [["flow3@example.org"]]
 
 
-def test_a_duplicate_gets_an_already_signed_email_up_to_the_cap(
+def test_every_submission_writes_one_outbox_row_and_the_cap_holds(
     client, statement, settings, django_capture_on_commit_callbacks
 ):
-    settings.SIGNATURE_MAX_EMAILS = 2
-    for _ in range(3):
+    """Unconfirmed, a new submission gets a fresh link; confirmed, "already signed"; past
+    the cap its row is written cancelled and nothing is sent."""
+    settings.SIGNATURE_MAX_EMAILS = 3
+    settings.SIGN_RATE_EMAIL = "100/h"
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert client.post(SIGN_URL, person(4)).status_code == 302
+    signature = Signature.objects.get()
+    signature.state = "confirmed"
+    signature.save(update_fields=["state"])
+    for _ in range(2):
         with django_capture_on_commit_callbacks(execute=True):
             assert client.post(SIGN_URL, person(4)).status_code == 302
     assert [m.subject for m in mail.outbox] == [
         "Please confirm your signature",
+        "Please confirm your signature",
         "You have already signed",
+    ]
+    assert list(signature.emails.order_by("pk").values_list("kind", "state")) == [
+        ("confirmation", "sent"),
+        ("confirmation", "sent"),
+        ("already_signed", "sent"),
+        ("already_signed", "cancelled"),
     ]
     assert Signature.objects.count() == 1
