@@ -1,3 +1,6 @@
+"""Public URLs. The pages live under their language (`/es/…`, `/en/…`, `/ru/…`: see
+petition/urls.py); the API, which says the same in every language, does not."""
+
 from django.urls import path
 
 from statements import views
@@ -15,5 +18,9 @@ urlpatterns = [
     path("s/<slug:slug>/signatories.json", public.signatories_json, name="signatories_json"),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("withdraw/<str:token>/", views.withdraw, name="withdraw"),
-    path("api/statements/<slug:slug>/counts.json", views.counts_json, name="counts_json"),
+    path("privacy/", views.privacy, name="privacy"),
+]
+
+api_urlpatterns = [
+    path("statements/<slug:slug>/counts.json", views.counts_json, name="counts_json"),
 ]

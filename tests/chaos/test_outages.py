@@ -31,11 +31,12 @@ def test_redis_down_for_30_seconds_while_people_sign(
 ):
     load_all()
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": f"{private_redis.url}/1",
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        }
+        },
     }
     settings.SIGN_RATE_IP_BURST = settings.SIGN_RATE_IP_SUSTAINED = "100000/m"
     broker = f"{private_redis.url}/0"
