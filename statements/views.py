@@ -49,7 +49,8 @@ def _kinds() -> list[tuple[str, str]]:
 def _statement_page(request, statement, *, kind: str, form=None, notice="", status=200):
     context = {
         "st": selectors.statement_text_cached(statement, get_language()),
-        "form": form or SIGN_FORMS[kind](prefix=kind),
+        # None for the empty form: its fields come from a cached fragment (detail.html).
+        "form": form,
         "kind": kind,
         "kinds": _kinds(),
         "counts": counters.get_counts(statement.pk),

@@ -61,9 +61,7 @@ def _body(response) -> bytes:
     return response.content
 
 
-def test_every_public_get_is_the_same_for_every_visitor(
-    statement, listed, django_user_model
-):
+def test_every_public_get_is_the_same_for_every_visitor(statement, listed, django_user_model):
     addresses = _public_addresses(statement)
     assert len(addresses) > 30
     newcomer = Client()
