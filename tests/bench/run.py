@@ -67,6 +67,7 @@ from tests.bench.stack import (
     pyspy,
     wait_for,
 )
+from tests.nginx import executable as nginx_executable
 
 RESULTS = ROOT / "tests" / "bench" / "results"
 WRK_SCRIPTS = ROOT / "tests" / "bench" / "wrk"
@@ -822,6 +823,8 @@ def main() -> int:
     check_database_name(config.database_url)
     if subprocess.run(["which", "wrk"], capture_output=True, check=False).returncode:
         sys.exit("wrk is needed (Debian: apt-get install -y wrk)")
+    if nginx_executable() is None:
+        sys.exit("nginx is needed (Debian: apt-get install -y nginx)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     run_id = secrets.token_hex(3)
     started = time.monotonic()
