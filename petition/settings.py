@@ -12,7 +12,6 @@ from pathlib import Path
 
 from celery.schedules import crontab
 from django.utils.csp import CSP
-from django.utils.translation import gettext_lazy as _
 from kombu import Queue
 
 from petition.env import (
@@ -24,6 +23,7 @@ from petition.env import (
     env_list,
     env_str,
 )
+from petition.languages import all_languages
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -88,6 +88,7 @@ MIDDLEWARE = [
     "statements.caching.SharedCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    "statements.middleware.SiteLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -221,6 +222,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "statements.tasks.counts_refresh",
         "schedule": timedelta(seconds=30),
     },
+    # The open-data history: hourly buckets, rebuilt often enough that the current hour's
+    # is at most this old (a refresh rewrites only the buckets that changed).
+    "history-refresh": {
+        "task": "statements.tasks.history_refresh",
+        "schedule": timedelta(minutes=env_int("HISTORY_REFRESH_MINUTES", 5)),
+    },
     "exports-expire": {
         "task": "statements.exports.tasks.exports_expire",
         "schedule": crontab(minute=41),
@@ -240,13 +247,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Solidarity petition <noreply
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # --- Internationalisation -------------------------------------------------------------------
-LANGUAGE_CODE = "es"
-LANGUAGES = [
-    ("es", _("Spanish")),
-    ("en", _("English")),
-    ("ru", _("Russian")),
-]
-LOCALE_PATHS = [BASE_DIR / "locale"]
+# The interface's fallback: messages a catalogue lacks are shown in English. Visitors without
+# a preference get the statement's original language (statements/languages.py).
+LANGUAGE_CODE = "en"
+LANGUAGES = all_languages()
+# locale/ is the project's own catalogue (makemessages); locale-libraries/ holds messages of
+# the libraries that they do not translate themselves (Kazakh country names, for one).
+LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale-libraries"]
 USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
@@ -347,6 +354,10 @@ ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_ADAPTER = "statements.staff.adapter.StaffAccountAdapter"
+# A staff account keeps the one address it was invited with: a further address is how one
+# account could claim an invitation meant for another (statements/staff/accounts.py).
+ACCOUNT_MAX_EMAIL_ADDRESSES = 1
+ACCOUNT_FORMS = {"add_email": "statements.staff.allauth_forms.StaffAddEmailForm"}
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
@@ -369,6 +380,9 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# TOTP cannot be switched off while STAFF_REQUIRE_MFA holds, and never with the password alone.
+MFA_ADAPTER = "statements.staff.adapter.StaffMFAAdapter"
+MFA_FORMS = {"deactivate_totp": "statements.staff.allauth_forms.StaffDeactivateTOTPForm"}
 MFA_TOTP_ISSUER = "Solidarity petition"
 # Accept the previous and next 30-second code too: phones' clocks drift.
 MFA_TOTP_TOLERANCE = 1

@@ -45,6 +45,8 @@ class StatementAdmin(admin.ModelAdmin):
         "original_language",
         "is_default",
         "signing_open",
+        "closes_at",
+        "signature_goal",
         "moderate_individuals",
     ]
     list_editable = ["signing_open"]

@@ -21,6 +21,11 @@ from statements.models import Signature
 logger = logging.getLogger(__name__)
 
 KINDS = (Signature.Kind.INDIVIDUAL, Signature.Kind.ORGANISATION)
+# Of which gathered on paper ("paper_individual", "paper_organisation"). They change only
+# when an import is made or undone, which refreshes the counts; a moderator's decision on a
+# paper signature is corrected by the periodic refresh.
+PAPER = tuple(f"paper_{kind.value}" for kind in KINDS)
+NAMES = (*KINDS, *PAPER)
 # Long enough to outlive the refresh period; the refresh and the bumps keep it current.
 CACHE_SECONDS = 300
 _memo: dict[int, tuple[float, dict[str, int]]] = {}
@@ -33,13 +38,15 @@ def _key(statement_id: int, kind: str) -> str:
 def count_from_database(statement_id: int) -> dict[str, int]:
     rows = (
         Signature.objects.filter(statement_id=statement_id, state__in=Signature.PUBLIC_STATES)
-        .values("kind")
+        .values("kind", "source")
         .annotate(n=Count("id"))
         .order_by()
     )
-    counts = {kind.value: 0 for kind in KINDS}
+    counts = dict.fromkeys(NAMES, 0)
     for row in rows:
-        counts[row["kind"]] = row["n"]
+        counts[row["kind"]] += row["n"]
+        if row["source"] == Signature.Source.PAPER:
+            counts[f"paper_{row['kind']}"] += row["n"]
     return counts
 
 
@@ -54,18 +61,19 @@ def refresh(statement_id: int) -> dict[str, int]:
 
 
 def get_counts(statement_id: int) -> dict[str, int]:
-    """{"individual": n, "organisation": m} for the statement's public signatures."""
+    """{"individual": n, "organisation": m, "paper_individual": …, "paper_organisation": …}
+    for the statement's public signatures."""
     memo = _memo.get(statement_id)
     if memo and memo[0] > time.monotonic():
         return memo[1]
-    keys = [_key(statement_id, kind) for kind in KINDS]
+    keys = [_key(statement_id, name) for name in NAMES]
     try:
         cached = cache.get_many(keys)
     except Exception:
         logger.warning("counts cache unavailable; serving counts from the database")
         cached = {}
     if len(cached) == len(keys):
-        counts = {kind.value: max(int(cached[_key(statement_id, kind)]), 0) for kind in KINDS}
+        counts = {str(name): max(int(cached[_key(statement_id, name)]), 0) for name in NAMES}
         _memo[statement_id] = (time.monotonic() + min(settings.COUNTS_CACHE_SECONDS, 2), counts)
         return counts
     return refresh(statement_id)

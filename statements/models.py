@@ -36,6 +36,21 @@ class Statement(models.Model):
         _("default statement"), default=False, help_text=_("Shown at the site's root.")
     )
     signing_open = models.BooleanField(_("signing open"), default=True)
+    closes_at = models.DateTimeField(
+        _("signing closes at"),
+        null=True,
+        blank=True,
+        help_text=_("Optional: after this moment signing closes by itself."),
+    )
+    signature_goal = models.PositiveIntegerField(
+        _("target"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Optional: the number of signatures (individuals and organisations) to reach. "
+            "The page shows the progress, and the next target once it is reached."
+        ),
+    )
     moderate_individuals = models.BooleanField(
         _("moderate individual signatures"),
         default=False,
@@ -59,12 +74,21 @@ class Statement(models.Model):
     def __str__(self) -> str:
         return self.slug
 
+    @property
+    def accepts_signatures(self) -> bool:
+        """Signing is open and its closing date, if any, has not passed."""
+        return self.signing_open and not self.closed_by_date
+
+    @property
+    def closed_by_date(self) -> bool:
+        return self.closes_at is not None and timezone.now() >= self.closes_at
+
 
 class StatementTranslation(models.Model):
     """The statement's text in one language. Body paragraphs are separated by blank lines."""
 
     statement = models.ForeignKey(Statement, on_delete=models.CASCADE, related_name="translations")
-    language = models.CharField(_("language"), max_length=10)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     is_original = models.BooleanField(_("original text"), default=False)
     translation_note = models.CharField(_("translation note"), max_length=300, blank=True)
     title = models.CharField(_("title"), max_length=500)
@@ -118,7 +142,7 @@ class Demand(models.Model):
 
 class DemandTranslation(models.Model):
     demand = models.ForeignKey(Demand, on_delete=models.CASCADE, related_name="translations")
-    language = models.CharField(_("language"), max_length=10)
+    language = models.CharField(_("language"), max_length=10, choices=settings.LANGUAGES)
     text = models.CharField(_("text"), max_length=1000)
 
     class Meta:
@@ -137,6 +161,11 @@ class DemandTranslation(models.Model):
 class SignatureKind(models.TextChoices):
     INDIVIDUAL = "individual", _("Individual")
     ORGANISATION = "organisation", _("Organisation")
+
+
+class SignatureSource(models.TextChoices):
+    ONLINE = "online", _("Online")
+    PAPER = "paper", _("On paper")
 
 
 class SignatureState(models.TextChoices):
@@ -185,6 +214,7 @@ class Signature(models.Model):
 
     Kind = SignatureKind
     State = SignatureState
+    Source = SignatureSource
     OrganisationType = OrganisationType
     PUBLIC_STATES = PUBLIC_STATES
     LIMITS = SIGNATURE_LIMITS
@@ -200,6 +230,21 @@ class Signature(models.Model):
         db_index=True,
     )
     language = models.CharField(_("language"), max_length=10, default="es")
+    # Online, or gathered on paper and imported by an organiser (then without emails of ours,
+    # and possibly without an address at all).
+    source = models.CharField(
+        _("source"),
+        max_length=10,
+        choices=SignatureSource.choices,
+        default=SignatureSource.ONLINE,
+    )
+    paper_import = models.ForeignKey(
+        "statements.PaperImport",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signatures",
+    )
 
     # The individual, or the organisation's contact person.
     full_name = models.CharField(_("full name"), max_length=SIGNATURE_LIMITS["full_name"])
@@ -264,7 +309,7 @@ class Signature(models.Model):
             ),
             # The public list pages, in their order: newest listed individuals first, and
             # organisations by country and name (searches add trigram indexes on PostgreSQL,
-            # see migration 0004).
+            # see migration 0008).
             models.Index(
                 fields=["statement", "-confirmed_at", "-id"],
                 condition=Q(kind="individual", show_publicly=True, state__in=LISTED_STATES),
@@ -306,8 +351,18 @@ class Signature(models.Model):
                 name="organisation_fields_present",
             ),
             models.CheckConstraint(
-                condition=Q(state="withdrawn") | (~Q(email_key="") & ~Q(full_name="")),
+                condition=Q(state="withdrawn")
+                | (~Q(full_name="") & (~Q(email_key="") | Q(source="paper"))),
                 name="signature_identity_present",
+            ),
+            models.CheckConstraint(
+                condition=Q(source__in=[s.value for s in SignatureSource]),
+                name="signature_source_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(source="paper", paper_import__isnull=False)
+                | Q(source="online", paper_import__isnull=True),
+                name="paper_signatures_have_their_import",
             ),
             *_max_length(*SIGNATURE_LIMITS.items(), prefix="signature"),
         ]
@@ -470,3 +525,8 @@ class SignatoryExport(models.Model):
         if not self.total_rows:
             return 0
         return min(99, self.rows_done * 100 // self.total_rows)
+
+
+# Models of the statements app that live beside the code that uses them.
+from statements.opendata.models import SignatureHour  # noqa: E402, F401
+from statements.paper.models import PaperImport  # noqa: E402, F401

@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
+from statements import languages
 from statements.caching import shared
 from statements.models import Statement
 
@@ -21,6 +22,11 @@ class _PublicSitemap(Sitemap):
     i18n = True
     alternates = True
     x_default = True
+
+    @property
+    def languages(self) -> list[str]:
+        """The languages the site offers, not every one Django knows."""
+        return languages.site_languages()
 
     def get_protocol(self, protocol=None) -> str:
         return urlsplit(settings.SITE_URL).scheme

@@ -77,7 +77,7 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
     """
     from statements.tasks import confirmation_send, duplicate_notice_send
 
-    if not statement.signing_open:
+    if not statement.accepts_signatures:
         raise SigningClosed
     now = timezone.now()
     is_org = data.kind == Kind.ORGANISATION

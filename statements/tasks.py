@@ -80,3 +80,13 @@ def counts_refresh() -> None:
 
     for statement_id in Statement.objects.values_list("pk", flat=True):
         counters.refresh(statement_id)
+
+
+@shared_task(acks_late=True)
+def history_refresh() -> None:
+    """Bring the hourly history of every statement in line with its signatures."""
+    from statements.models import Statement
+    from statements.opendata.services import history_refresh as refresh
+
+    for statement_id in Statement.objects.values_list("pk", flat=True):
+        refresh(statement_id=statement_id)

@@ -1,10 +1,12 @@
 """Public URLs. The pages live under their language (`/es/…`, `/en/…`, `/ru/…`: see
-petition/urls.py); the API, which says the same in every language, does not."""
+petition/urls.py); the read API, which says the same in every language, does not."""
 
 from django.urls import path
 
 from statements import views
 from statements.exports import public
+from statements.opendata import views as opendata
+from statements.opendata.views import allow_any_origin
 
 app_name = "statements"
 
@@ -14,13 +16,29 @@ urlpatterns = [
     path("s/<slug:slug>/sign/", views.sign, name="sign"),
     path("s/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("s/<slug:slug>/signatories/", views.signatories, name="signatories"),
-    path("s/<slug:slug>/signatories.csv", public.signatories_csv, name="signatories_csv"),
-    path("s/<slug:slug>/signatories.json", public.signatories_json, name="signatories_json"),
+    path(
+        "s/<slug:slug>/signatories.csv",
+        allow_any_origin(public.signatories_csv),
+        name="signatories_csv",
+    ),
+    path(
+        "s/<slug:slug>/signatories.json",
+        allow_any_origin(public.signatories_json),
+        name="signatories_json",
+    ),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("withdraw/<str:token>/", views.withdraw, name="withdraw"),
     path("privacy/", views.privacy, name="privacy"),
 ]
 
+# Included under /api/ in the "api" namespace.
 api_urlpatterns = [
-    path("statements/<slug:slug>/counts.json", views.counts_json, name="counts_json"),
+    path(
+        "statements/<slug:slug>/counts.json",
+        allow_any_origin(views.counts_json),
+        name="counts_json",
+    ),
+    path("statements/<slug:slug>/history.json", opendata.history_json, name="history_json"),
+    path("statements/<slug:slug>/history.csv", opendata.history_csv, name="history_csv"),
+    path("openapi.json", opendata.openapi, name="openapi"),
 ]

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_safe
 from django_ratelimit.core import is_ratelimited
 
-from statements import counters, selectors, services, tokens
+from statements import counters, goals, selectors, services, tokens
 from statements.caching import shared
 from statements.crossorigin import refuse_cross_site
 from statements.forms import SIGN_FORMS
@@ -47,13 +47,15 @@ def _kinds() -> list[tuple[str, str]]:
 
 
 def _statement_page(request, statement, *, kind: str, form=None, notice="", status=200):
+    counts = counters.get_counts(statement.pk)
     context = {
         "st": selectors.statement_text_cached(statement, get_language()),
         # None for the empty form: its fields come from a cached fragment (detail.html).
         "form": form,
         "kind": kind,
         "kinds": _kinds(),
-        "counts": counters.get_counts(statement.pk),
+        "counts": counts,
+        "progress": goals.progress(counts, statement.signature_goal),
         "latest": selectors.latest_endorsements_cached(statement),
         "notice": notice,
         # One address per statement and language for search engines and shared links,
@@ -86,7 +88,7 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
     statement = selectors.statement_get_cached(slug, seconds=SIGNING_STATE_SECONDS)
     kind = _chosen_kind(request.POST.get("kind"))
     form = SIGN_FORMS[kind](request.POST, prefix=kind)
-    if not statement.signing_open:
+    if not statement.accepts_signatures:
         notice = _("Signing is closed for this statement.")
         return _statement_page(request, statement, form=form, kind=kind, status=403, notice=notice)
     valid = form.is_valid()
@@ -186,12 +188,18 @@ def counts_json(request: HttpRequest, slug: str) -> HttpResponse:
     the counts from their memo, so no query; the same bytes for everyone, in any language."""
     statement = selectors.statement_get_cached(slug)
     counts = counters.get_counts(statement.pk)
+    progress = goals.progress(counts, statement.signature_goal)
     return JsonResponse(
         {
             "statement": statement.slug,
             "individuals": counts[Kind.INDIVIDUAL],
             "organisations": counts[Kind.ORGANISATION],
-            "signing_open": statement.signing_open,
+            "individuals_on_paper": counts["paper_individual"],
+            "organisations_on_paper": counts["paper_organisation"],
+            "signing_open": statement.accepts_signatures,
+            "closes_at": statement.closes_at.isoformat() if statement.closes_at else None,
+            "goal": progress.goal if progress else None,
+            "goal_reached": progress.reached if progress else None,
         }
     )
 

@@ -1,11 +1,11 @@
 """The organiser's request for a signatory list. Validates and normalises; never saves."""
 
 from django import forms
-from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from statements.exports.selectors import DEFAULT_STATES, EXPORTABLE_STATES, ExportFilters
+from statements.languages import language_choices
 from statements.models import SignatoryExport, Signature, Statement
 
 
@@ -61,7 +61,7 @@ class ExportRequestForm(forms.Form):
     )
     language = forms.ChoiceField(
         label=_("Language of the list"),
-        choices=settings.LANGUAGES,
+        choices=language_choices,
         help_text=_("For the PDF's texts and for country names."),
     )
     bom = forms.BooleanField(

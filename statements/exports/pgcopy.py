@@ -92,6 +92,7 @@ def _columns(names: dict[str, str]) -> list:
         UtcTimestampText("created_at"),
         UtcTimestampText("confirmed_at"),
         UtcTimestampText("decided_at"),
+        Neutralised("source"),
     ]
 
 

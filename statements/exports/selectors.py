@@ -63,6 +63,7 @@ EXPORT_FIELDS = (
     UtcTimestampText("created_at"),
     UtcTimestampText("confirmed_at"),
     UtcTimestampText("decided_at"),
+    "source",
 )
 
 

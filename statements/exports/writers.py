@@ -67,6 +67,7 @@ TABLE_HEADER = (
     "created_at",
     "confirmed_at",
     "decided_at",
+    "source",
 )
 
 
@@ -118,6 +119,7 @@ def table_columns(chunk: list[tuple], names: dict[str, str]) -> list:
     out.append(tuple(map(_BOOLEAN_TEXT.__getitem__, columns[_SHOW_PUBLICLY])))
     out.extend(neutralise_column(c) for c in columns[_SHOW_PUBLICLY + 1 : _TIMESTAMPS.start])
     out.extend(tuple(map(_NULL_AS_EMPTY.get, c, c)) for c in columns[_TIMESTAMPS])
+    out.extend(neutralise_column(c) for c in columns[_TIMESTAMPS.stop :])
     return out
 
 
@@ -371,6 +373,7 @@ def osdi_record(row: tuple, names: dict[str, str]) -> dict:
         created_at,
         confirmed_at,
         decided_at,
+        source,
     ) = row
     custom = {
         "signatory_type": kind,
@@ -380,6 +383,7 @@ def osdi_record(row: tuple, names: dict[str, str]) -> dict:
         "show_publicly": show_publicly,
         "language": language,
         "country_name": names.get(country, country),
+        "source": source,
     }
     if kind == "organisation":
         custom.update(

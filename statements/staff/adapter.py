@@ -1,4 +1,5 @@
-"""django-allauth adapter: staff accounts are invitation-only, so public sign-up is closed.
+"""django-allauth adapters: staff accounts are invitation-only, so public sign-up is closed,
+and the second factor they must have cannot be switched off.
 
 It also gives allauth's rate limits the site's trusted-proxy rule for the client address (the
 one signing uses), audits sign-ins and every change to a staff member's credentials, and lets
@@ -11,7 +12,11 @@ from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.authentication import get_authentication_records
 from allauth.core import context
+from allauth.mfa.adapter import DefaultMFAAdapter
+from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 from statements.http import client_ip
 
@@ -47,7 +52,7 @@ class StaffAccountAdapter(DefaultAccountAdapter):
 
     def post_login(self, request, user, **kwargs):
         """Runs once every login stage (password, then TOTP) has passed."""
-        from statements.staff.services import account_event_record
+        from statements.staff.accounts import account_event_record
 
         response = super().post_login(request, user, **kwargs)
         account_event_record(user=user, action="account.login", data={"mfa": is_mfa_enabled(user)})
@@ -57,7 +62,25 @@ class StaffAccountAdapter(DefaultAccountAdapter):
         """allauth calls this for each security event on an account (password changed or
         reset, TOTP activated or removed, recovery codes generated): audit them all, whether
         or not the notification email is enabled."""
-        from statements.staff.services import account_event_record
+        from statements.staff.accounts import account_event_record
 
         account_event_record(user=user, action="account." + template_prefix.rsplit("/", 1)[-1])
         return super().send_notification_mail(template_prefix, user, context, email)
+
+
+class StaffMFAAdapter(DefaultMFAAdapter):
+    error_messages = {
+        **DefaultMFAAdapter.error_messages,
+        "cannot_delete_authenticator": _(
+            "Two-factor authentication is required for staff accounts: the authenticator "
+            "app cannot be switched off."
+        ),
+    }
+
+    def can_delete_authenticator(self, authenticator: Authenticator) -> bool:
+        """Staff must have TOTP (STAFF_REQUIRE_MFA), so it is never removed; a lost phone is
+        replaced by signing in with a recovery code; an operator then removes the old
+        authenticator, and the next sign-in enrols a new one."""
+        if authenticator.type == Authenticator.Type.TOTP and settings.STAFF_REQUIRE_MFA:
+            return False
+        return super().can_delete_authenticator(authenticator)

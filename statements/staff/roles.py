@@ -24,6 +24,8 @@ ORGANISER_PERMISSIONS = (
     "statements.open_close_signing",
     "statements.invite_staff",
     "statements.export_signatories",
+    "statements.import_paper",
+    "statements.view_paperimport",
     "statements.view_auditevent",
     "statements.view_invalidationrun",
     "statements.view_staffinvitation",
@@ -70,9 +72,16 @@ def sync_roles(apps=global_apps) -> None:
         wanted = []
         for dotted in ROLE_PERMISSIONS[role]:
             app_label, codename = dotted.split(".")
-            wanted.append(
-                Permission.objects.get(content_type__app_label=app_label, codename=codename)
-            )
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission is None and apps is not global_apps:
+                # An older migration's state, before the model that defines it; the
+                # migration that adds the model syncs the roles again.
+                continue
+            if permission is None:
+                raise Permission.DoesNotExist(dotted)
+            wanted.append(permission)
         group.permissions.set(wanted)
 
 

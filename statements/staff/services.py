@@ -1,5 +1,5 @@
-"""Every write of the staff area: moderation decisions, staff accounts and invitations, the
-signing switch, and bulk invalidations.
+"""Every write of the staff area: moderation decisions, the signing switch and bulk
+invalidations (staff accounts and invitations: statements/staff/accounts.py).
 
 Functions are keyword-only, own their transaction and are idempotent: repeating a decision
 that is already in force changes nothing and writes nothing. Each change writes an audit event
@@ -7,15 +7,12 @@ saying who did what, when, from which state to which, and why. Tasks are queued 
 delay_on_commit and receive primary keys only.
 """
 
-import hashlib
 import logging
-import secrets
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import models, transaction
 from django.db.models import F, Max, QuerySet
 from django.urls import reverse
@@ -25,17 +22,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from statements import counters, tokens
-from statements.emails import PermanentDeliveryError, deliver, send_email
+from statements.emails import PermanentDeliveryError, deliver
 from statements.models import (
     AuditEvent,
     InvalidationRun,
     Signature,
-    StaffInvitation,
-    StaffRole,
     Statement,
 )
-from statements.staff.access import staff_role
-from statements.staff.roles import assign_role
 from statements.staff.selectors import normalise_domain
 
 logger = logging.getLogger(__name__)
@@ -240,205 +233,6 @@ def endorsement_published_deliver(*, signature_id: int) -> bool:
         return False
     AuditEvent.objects.create(action=ENDORSEMENT_PUBLISHED_SENT, signature=signature)
     return True
-
-
-# --- Staff accounts and invitations -----------------------------------------------------------
-
-
-class InvitationError(Exception):
-    """Base for the reasons an invitation link does not lead to an account."""
-
-
-class InvitationInvalid(InvitationError):
-    pass
-
-
-class InvitationExpired(InvitationError):
-    pass
-
-
-class InvitationUsed(InvitationError):
-    pass
-
-
-class AlreadyStaff(Exception):
-    """The address already belongs to an active staff account."""
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _normalise_staff_email(email: str) -> str:
-    return email.strip().lower()
-
-
-def _user_by_email(email: str):
-    from allauth.account.models import EmailAddress
-
-    User = get_user_model()
-    address = EmailAddress.objects.filter(email__iexact=email).select_related("user").first()
-    if address is not None:
-        return address.user
-    return User.objects.filter(email__iexact=email).first()
-
-
-def _staff_account(*, email: str, role: str, password: str | None):
-    """Create or update the account for `email` with exactly `role` and a verified address.
-
-    The address counts as verified because whoever runs this proved control of it: the
-    invitation reached that inbox, or an operator typed it at the server.
-    """
-    from allauth.account.adapter import get_adapter
-    from allauth.account.models import EmailAddress
-
-    User = get_user_model()
-    user = _user_by_email(email)
-    if user is None:
-        username = get_adapter().generate_unique_username([email, "staff"])
-        user = User(username=username, email=email)
-    user.email = email
-    user.is_active = True
-    if password is None:
-        if not user.pk:
-            user.set_unusable_password()
-    else:
-        user.set_password(password)
-    user.save()
-    EmailAddress.objects.filter(user=user).exclude(email__iexact=email).update(primary=False)
-    address, _created = EmailAddress.objects.get_or_create(
-        user=user, email=email, defaults={"verified": True, "primary": True}
-    )
-    if not (address.verified and address.primary):
-        address.verified = address.primary = True
-        address.save(update_fields=["verified", "primary"])
-    assign_role(user, role)
-    return user
-
-
-@transaction.atomic(durable=True)
-def staff_account_create(*, email: str, role: str, actor=None, via: str = "createstaff"):
-    """Create (or re-role) a staff account directly, for bootstrapping the first organiser.
-    The password is left unusable: the operator hands over a one-time set-password link."""
-    email = _normalise_staff_email(email)
-    user = _staff_account(email=email, role=StaffRole(role), password=None)
-    AuditEvent.objects.create(
-        actor=actor,
-        action="staff.create",
-        data={"user": user.pk, "email": email, "role": role, "via": via},
-    )
-    return user
-
-
-@dataclass(frozen=True)
-class InvitationSent:
-    invitation: StaffInvitation
-    emailed: bool
-
-
-def staff_invite(*, email: str, role: str, invited_by, language: str) -> InvitationSent:
-    """Invite someone to the staff by email; the link expires after STAFF_INVITATION_MAX_AGE.
-
-    The link is a credential, so it never rests anywhere: only its hash is stored, and it is
-    emailed from here rather than through the broker, whose queue would hold it in clear.
-    Inviting the same address again replaces any earlier link.
-    """
-    email = _normalise_staff_email(email)
-    role = StaffRole(role)
-    existing = _user_by_email(email)
-    if existing is not None and staff_role(existing) is not None:
-        raise AlreadyStaff
-    token = secrets.token_urlsafe(32)
-    now = timezone.now()
-    with transaction.atomic(durable=True):
-        StaffInvitation.objects.filter(
-            email=email, accepted_at__isnull=True, expires_at__gt=now
-        ).update(expires_at=now)
-        invitation = StaffInvitation.objects.create(
-            email=email,
-            role=role,
-            token_hash=_token_hash(token),
-            invited_by=invited_by,
-            created_at=now,
-            expires_at=now + settings.STAFF_INVITATION_MAX_AGE,
-        )
-        AuditEvent.objects.create(
-            actor=invited_by,
-            action="staff.invite",
-            data={"invitation": invitation.pk, "email": email, "role": role},
-            created_at=now,
-        )
-    context = {
-        "invitation": invitation,
-        "role": role.label,
-        "inviter": invited_by.email if invited_by else "",
-        "join_url": settings.SITE_URL + reverse("staff:join", kwargs={"token": token}),
-        "site_url": settings.SITE_URL,
-    }
-    try:
-        send_email("staff_invitation", to=email, context=context, language=language)
-    except OSError:  # smtplib's errors included
-        logger.warning("staff invitation %d could not be emailed", invitation.pk)
-        return InvitationSent(invitation=invitation, emailed=False)
-    return InvitationSent(invitation=invitation, emailed=True)
-
-
-def staff_invitation_get(*, token: str) -> StaffInvitation:
-    """The invitation behind a link, or the reason it cannot be used."""
-    invitation = StaffInvitation.objects.filter(token_hash=_token_hash(token)).first()
-    return _usable(invitation)
-
-
-def _usable(invitation: StaffInvitation | None) -> StaffInvitation:
-    if invitation is None:
-        raise InvitationInvalid
-    if invitation.accepted_at is not None:
-        raise InvitationUsed
-    if invitation.expires_at <= timezone.now():
-        raise InvitationExpired
-    return invitation
-
-
-@transaction.atomic(durable=True)
-def staff_invitation_accept(*, token: str, password: str):
-    """Turn an invitation into an account with the invited role. Works once, before expiry."""
-    invitation = _usable(
-        StaffInvitation.objects.select_for_update().filter(token_hash=_token_hash(token)).first()
-    )
-    user = _staff_account(email=invitation.email, role=invitation.role, password=password)
-    invitation.accepted_at = timezone.now()
-    invitation.accepted_user = user
-    invitation.save(update_fields=["accepted_at", "accepted_user"])
-    AuditEvent.objects.create(
-        actor=user,
-        action="staff.join",
-        data={"invitation": invitation.pk, "email": invitation.email, "role": invitation.role},
-        created_at=invitation.accepted_at,
-    )
-    return user
-
-
-@transaction.atomic
-def staff_invitation_revoke(*, invitation_id: int, actor) -> bool:
-    """Make a pending invitation's link stop working. Returns whether anything changed."""
-    invitation = StaffInvitation.objects.select_for_update().get(pk=invitation_id)
-    now = timezone.now()
-    if invitation.accepted_at is not None or invitation.expires_at <= now:
-        return False
-    invitation.expires_at = now
-    invitation.save(update_fields=["expires_at"])
-    AuditEvent.objects.create(
-        actor=actor,
-        action="staff.invitation_revoke",
-        data={"invitation": invitation.pk, "email": invitation.email},
-        created_at=now,
-    )
-    return True
-
-
-def account_event_record(*, user, action: str, data: dict | None = None) -> None:
-    """Audit a sign-in or a change to a staff account's credentials (password, MFA)."""
-    AuditEvent.objects.create(actor=user, action=action, data=data or {})
 
 
 # --- Opening and closing signing --------------------------------------------------------------

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from statements.paper import views as paper
 from statements.staff import views
 
 app_name = "staff"
@@ -22,6 +23,9 @@ urlpatterns = [
     path("invalidations/<int:pk>/cancel/", views.invalidation_cancel, name="invalidation_cancel"),
     path("invalidations/<int:pk>/revert/", views.invalidation_revert, name="invalidation_revert"),
     path("audit/", views.audit_log, name="audit"),
+    path("paper/", paper.paper_imports, name="paper"),
+    path("paper/<int:pk>/", paper.paper_import_detail, name="paper_import"),
+    path("paper/<int:pk>/undo/", paper.paper_import_undo, name="paper_import_undo"),
     # Signatory exports (organisers only); their views live in statements/exports/.
     path("exports/", include("statements.exports.urls")),
 ]

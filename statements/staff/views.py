@@ -29,7 +29,7 @@ from statements.models import (
     StaffRole,
     Statement,
 )
-from statements.staff import selectors, services
+from statements.staff import accounts, selectors, services
 from statements.staff.access import ROLE_GROUPS, has_totp, staff_required, staff_role
 from statements.staff.charts import bar_chart
 from statements.staff.forms import (
@@ -263,14 +263,22 @@ def invitations(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         try:
-            sent = services.staff_invite(
+            sent = accounts.staff_invite(
                 email=email,
                 role=form.cleaned_data["role"],
                 invited_by=request.user,
                 language=get_language(),
             )
-        except services.AlreadyStaff:
+        except accounts.AlreadyStaff:
             form.add_error("email", _("This address already belongs to a staff account."))
+        except accounts.AddressTaken:
+            form.add_error(
+                "email",
+                _(
+                    "This address already belongs to an account on this site; an invitation "
+                    "only creates a new account."
+                ),
+            )
         else:
             if sent.emailed:
                 messages.success(request, _("Invitation sent to %(email)s.") % {"email": email})
@@ -313,7 +321,7 @@ def invitations(request: HttpRequest) -> HttpResponse:
 @require_POST
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(StaffInvitation, pk=pk)
-    if services.staff_invitation_revoke(invitation_id=invitation.pk, actor=request.user):
+    if accounts.staff_invitation_revoke(invitation_id=invitation.pk, actor=request.user):
         messages.success(
             request, _("The invitation to %(email)s is revoked.") % {"email": invitation.email}
         )
@@ -325,18 +333,22 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def join(request: HttpRequest, token: str) -> HttpResponse:
     """Accept an invitation: choose a password, then sign in (and enrol TOTP)."""
     try:
-        invitation = services.staff_invitation_get(token=token)
-    except services.InvitationInvalid:
+        invitation = accounts.staff_invitation_get(token=token)
+    except accounts.InvitationInvalid:
         return render(request, "staff/join_unusable.html", {"reason": "invalid"}, status=404)
-    except services.InvitationExpired:
+    except accounts.InvitationExpired:
         return render(request, "staff/join_unusable.html", {"reason": "expired"}, status=410)
-    except services.InvitationUsed:
+    except accounts.InvitationUsed:
         return render(request, "staff/join_unusable.html", {"reason": "used"}, status=410)
+    except accounts.InvitationAddressTaken:
+        return _address_taken(request)
     form = JoinForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
-            services.staff_invitation_accept(token=token, password=form.cleaned_data["password1"])
-        except services.InvitationError:
+            accounts.staff_invitation_accept(token=token, password=form.cleaned_data["password1"])
+        except accounts.InvitationAddressTaken:
+            return _address_taken(request)
+        except accounts.InvitationError:
             return render(request, "staff/join_unusable.html", {"reason": "used"}, status=410)
         if request.user.is_authenticated:
             logout(request)
@@ -348,6 +360,10 @@ def join(request: HttpRequest, token: str) -> HttpResponse:
         return redirect(reverse("account_login") + "?next=" + reverse("staff:home"))
     context = {"invitation": invitation, "form": form, "role": StaffRole(invitation.role).label}
     return render(request, "staff/join.html", context, status=400 if form.errors else 200)
+
+
+def _address_taken(request: HttpRequest) -> HttpResponse:
+    return render(request, "staff/join_unusable.html", {"reason": "taken"}, status=409)
 
 
 # --- Invalidation -----------------------------------------------------------------------------

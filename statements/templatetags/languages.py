@@ -1,4 +1,5 @@
-"""The same page in every language: for the language links, hreflang and canonical."""
+"""The same page in every language the site offers: for the language links, hreflang and
+canonical."""
 
 from dataclasses import dataclass
 
@@ -6,6 +7,8 @@ from django import template
 from django.conf import settings
 from django.urls import reverse, translate_url
 from django.utils.translation import get_language, get_language_from_path, get_language_info
+
+from statements import languages
 
 register = template.Library()
 
@@ -31,7 +34,7 @@ class PageLanguages:
 def _versions(path: str) -> list[LanguageVersion]:
     current = get_language()
     versions = []
-    for code, _name in settings.LANGUAGES:
+    for code in languages.site_languages():
         translated = translate_url(path, code)
         versions.append(
             LanguageVersion(
@@ -44,6 +47,17 @@ def _versions(path: str) -> list[LanguageVersion]:
             )
         )
     return versions
+
+
+def _without_language(path: str) -> str:
+    language = get_language_from_path(path)
+    return path.replace(f"/{language}/", "/", 1) if language else path
+
+
+@register.simple_tag
+def offered_languages() -> str:
+    """The languages the site offers, as a key for cached fragments that list them."""
+    return ",".join(languages.site_languages())
 
 
 @register.simple_tag(takes_context=True)
@@ -60,13 +74,11 @@ def page_languages(context, path: str | None = None) -> PageLanguages | None:
     if not path or get_language_from_path(path) is None:
         return None
     versions = _versions(path)
-    by_code = {version.code: version for version in versions}
-    current = by_code.get(get_language())
-    default = by_code.get(settings.LANGUAGE_CODE, versions[0])
+    current = next((version for version in versions if version.current), None)
     return PageLanguages(
         versions=versions,
-        canonical=(current or default).url,
-        x_default=settings.SITE_URL + default.path.replace(f"/{default.code}/", "/", 1),
+        canonical=current.url if current else settings.SITE_URL + path,
+        x_default=settings.SITE_URL + _without_language(path),
     )
 
 

@@ -47,6 +47,7 @@ def expected_table(signatures, language: str = "es") -> list[dict]:
                 "created_at": s.created_at,
                 "confirmed_at": s.confirmed_at,
                 "decided_at": s.decided_at,
+                "source": s.source,
             }
         )
     return rows

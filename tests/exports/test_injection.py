@@ -66,6 +66,7 @@ def _row(pk: int, texts: list[str]) -> tuple:
         "2022-01-05T10:00:00Z",
         None,
         None,
+        t[9],
     )
 
 

@@ -201,6 +201,8 @@ def test_revert_restores_every_state_and_count(
     assert counters.get_counts(statement.pk) == {
         "individual": counts_before["individual"] - 2,  # confirmed + approved individuals
         "organisation": counts_before["organisation"] - 1,
+        "paper_individual": 0,
+        "paper_organisation": 0,
     }
     # A moderator decides on one of them afterwards: that decision must survive the revert.
     later = spam[State.REJECTED]

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from statements.models import AuditEvent, StaffInvitation, StaffRole
 from statements.staff.access import staff_role
-from statements.staff.services import (
+from statements.staff.accounts import (
     AlreadyStaff,
     InvitationExpired,
     InvitationUsed,
@@ -155,12 +155,12 @@ def test_existing_staff_are_not_invited(organiser, moderator):
 def test_a_broken_mail_server_is_reported_not_raised(organiser_client, monkeypatch):
     import smtplib
 
-    from statements.staff import services
+    from statements.staff import accounts
 
     def refuse(*args, **kwargs):
         raise smtplib.SMTPServerDisconnected("down")
 
-    monkeypatch.setattr(services, "send_email", refuse)
+    monkeypatch.setattr(accounts, "send_email", refuse)
     response = organiser_client.post(
         reverse("staff:invitations"), {"email": "x@example.net", "role": "moderator"}, follow=True
     )

@@ -44,7 +44,7 @@ def test_repository_copy_of_the_original_matches_the_shared_seed():
     assert _seed_lines(FOLDER / "original-es.txt") == _seed_lines(SHARED_SEED)
 
 
-@pytest.mark.parametrize("language", ["en", "ru"])
+@pytest.mark.parametrize("language", ["en", "ru", "kk"])
 def test_translations_mirror_the_original_structure(language):
     original, translation = _text("es"), _text(language)
     assert translation["language"] == language
@@ -75,9 +75,9 @@ def test_load_is_idempotent(db):
     second = load_all()
     assert first.created and not second.created and not second.updated
     assert sorted(second.unchanged) == sorted(
-        f"kazakhstan-2022/{lang}" for lang in ("es", "en", "ru")
+        f"kazakhstan-2022/{lang}" for lang in ("es", "en", "ru", "kk")
     )
-    assert counts == (1, 3, 15)
+    assert counts == (1, 4, 20)
     assert (
         Statement.objects.count(),
         StatementTranslation.objects.count(),

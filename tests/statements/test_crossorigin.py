@@ -137,7 +137,7 @@ def test_trusted_origins_may_name_subdomains(settings):
     assert origin_trusted(SITE)
 
 
-def test_the_decorator_runs_no_view_for_a_refused_request(rf):
+def test_the_decorator_runs_no_view_for_a_refused_request(rf, statement):
     calls = []
 
     @refuse_cross_site

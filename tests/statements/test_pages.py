@@ -21,7 +21,7 @@ def _page(client, language: str):
     return response, html.unescape(response.content.decode())
 
 
-@pytest.mark.parametrize("language", ["es", "en", "ru"])
+@pytest.mark.parametrize("language", ["es", "en", "ru", "kk"])
 def test_statement_page_in_each_language(client, statement, language):
     response, body = _page(client, language)
     text = _text(language)
@@ -63,6 +63,7 @@ def test_language_links_lead_to_the_same_page_in_each_language(client, statement
         ("/es/s/kazakhstan-2022/signatories/", "es"),
         ("/en/s/kazakhstan-2022/signatories/", "en"),
         ("/ru/s/kazakhstan-2022/signatories/", "ru"),
+        ("/kk/s/kazakhstan-2022/signatories/", "kk"),
     ]
     # Plain links: no form, no return address, no token.
     assert "set_language" not in body and 'name="next"' not in body
@@ -156,6 +157,7 @@ def test_hreflang_and_canonical(client, statement, settings, path, canonical):
         "es": f"{site}/es/{rest}",
         "en": f"{site}/en/{rest}",
         "ru": f"{site}/ru/{rest}",
+        "kk": f"{site}/kk/{rest}",
         # The address without a language, which redirects to the visitor's.
         "x-default": f"{site}/{rest}",
     }
@@ -177,7 +179,7 @@ def test_sitemap_lists_every_page_in_every_language(client, statement, settings)
     site = "https://petition.example.org"
     expected = {
         f"{site}/{language}/{page}"
-        for language in ("es", "en", "ru")
+        for language in ("es", "en", "ru", "kk")
         for page in ("s/kazakhstan-2022/", "s/kazakhstan-2022/signatories/", "privacy/")
     }
     assert set(locations) == expected and len(locations) == len(expected)

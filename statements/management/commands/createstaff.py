@@ -5,7 +5,7 @@ from django.core.validators import validate_email
 from django.urls import reverse
 
 from statements.models import StaffRole
-from statements.staff.services import staff_account_create
+from statements.staff.accounts import AddressTaken, staff_account_create
 
 
 def set_password_url(user) -> str:
@@ -39,7 +39,13 @@ class Command(BaseCommand):
             validate_email(email.strip())
         except ValidationError as exc:
             raise CommandError(f"{email!r} is not a valid email address.") from exc
-        user = staff_account_create(email=email, role=role)
+        try:
+            user = staff_account_create(email=email, role=role)
+        except AddressTaken as exc:
+            raise CommandError(
+                f"{email!r} is a further address of another account; only the account whose "
+                "own address it is can be given a role."
+            ) from exc
         hours = settings.PASSWORD_RESET_TIMEOUT // 3600
         self.stdout.write(f"{StaffRole(role).label} account ready: {user.email}")
         self.stdout.write(f"Set the password within {hours} hours at:")
