@@ -23,13 +23,16 @@ MANAGE := $(PY) manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: help install e2e-deps run test lint format check messages bench chaos clean
+.PHONY: help install bytecode e2e-deps run stack test lint format check messages bench chaos \
+	backup restore clean
 
 help:
 	@echo "make run    - set up and serve the site at http://$(HOST):$(PORT)/ (embedded default)"
 	@echo "make test   - run the whole test suite"
 	@echo "make lint   - ruff check and format check"
 	@echo "make bench  - load benchmarks against the production-like stack"
+	@echo "make stack  - run the whole stack from the Procfile (web, worker, beat, proxy)"
+	@echo "make backup - dump the database to $(BACKUP_DIR)/; make restore BACKUP=file"
 
 .tools/bin/uv:
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required (none found on PATH or in pyenv)."; exit 1; }
@@ -38,10 +41,16 @@ help:
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	@test -n "$(PYTHON)" || { echo "Python 3.12 or newer is required (none found on PATH or in pyenv)."; exit 1; }
-	UV_PYTHON=$(PYTHON) UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen
+	UV_PYTHON=$(PYTHON) UV_PYTHON_DOWNLOADS=never $(UV) sync --frozen --compile-bytecode
 	@touch $@
 
-install: $(VENV)/.installed messages e2e-deps
+install: $(VENV)/.installed messages bytecode e2e-deps
+
+# These machines set PYTHONDONTWRITEBYTECODE=1: nothing is compiled on import, so a process
+# that imports lazily would compile on its first request. The dependencies are compiled by
+# `uv sync --compile-bytecode`, the project here (only what changed since the last run).
+bytecode: $(VENV)/.installed
+	@$(PY) -m compileall -q -j 0 -x '(^|/)(\.[a-z]+|node_modules|staticfiles|private)/' .
 
 # The browser tests inject axe-core (from npm) into pages; without npm they say so and skip.
 e2e-deps:
@@ -57,6 +66,36 @@ run: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_statement
 	$(MANAGE) runserver $(HOST):$(PORT)
+
+# The whole stack from the Procfile, as the README's operations section sets it up.
+# nginx's site (deploy/nginx/petition.conf.template) for the Procfile's proxy, rendered with
+# these values; each may be set in the environment.
+export PETITION_LISTEN ?= 127.0.0.1:8080
+export PETITION_SERVER_NAME ?= localhost 127.0.0.1
+export PETITION_UPSTREAM ?= 127.0.0.1:8000
+export PETITION_STATIC_ROOT ?= $(CURDIR)/staticfiles
+export PETITION_LISTS_ROOT ?= $(CURDIR)/public
+export PETITION_CACHE_DIR ?= $(CURDIR)/var/nginx/cache
+export PETITION_SIGN_RATE ?= 30r/m
+export PETITION_SIGN_BURST ?= 30
+
+stack: install
+	$(MANAGE) migrate --noinput
+	$(MANAGE) load_statement
+	$(MANAGE) collectstatic --noinput -v0
+	mkdir -p var/nginx/temp
+	$(PY) -c 'import os, string, sys; sys.stdout.write(string.Template(open("deploy/nginx/petition.conf.template").read()).safe_substitute({k: v for k, v in os.environ.items() if k.startswith("PETITION_")}))' > var/nginx/petition.conf
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
+
+# Backups of the database DATABASE_URL names (PostgreSQL: pg_dump's custom format; the
+# embedded SQLite file: a copy). `make restore BACKUP=file` loads one into an empty database.
+BACKUP_DIR ?= backups
+backup: $(VENV)/.installed
+	$(MANAGE) backup --output-dir "$(BACKUP_DIR)"
+
+restore: $(VENV)/.installed
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/<file>"; exit 1; }
+	$(MANAGE) restore "$(BACKUP)"
 
 # Fault-injection tests take minutes: `make chaos` runs them, and so does .ci/run.
 PYTEST_ARGS ?= -m "not chaos"

@@ -73,9 +73,12 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "statements",
+    "ops",
 ]
 
 MIDDLEWARE = [
+    # Request ids, request metrics, and the health and metrics endpoints (ops/middleware.py).
+    "ops.middleware.OperationsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Above LocaleMiddleware, so that its redirects to a language get the header too.
@@ -128,6 +131,18 @@ DATABASES = {
         pool_max=env_int("DATABASE_POOL_MAX", 8),
     )
 }
+# DATABASE_REPLICA_URL: a read replica of the same database, for the reads that may be a moment
+# old (exports, public lists, staff dashboards); see ops/routers.py. Under the test runner it
+# names the primary's test database, as a replica would show the same rows.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = database_config(
+        DATABASE_REPLICA_URL,
+        sqlite_path=BASE_DIR / "db.sqlite3",
+        pool_max=env_int("DATABASE_POOL_MAX", 8),
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["ops.routers.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker on one logical database, cache on another --------------------------------
@@ -207,6 +222,8 @@ CELERY_TASK_ROUTES = {
     "statements.exports.tasks.export_build": {"queue": "exports"},
     "statements.exports.tasks.public_lists_build": {"queue": "exports"},
 }
+# Where beat keeps its record of the last runs (the container image points it at /tmp).
+CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILE", "celerybeat-schedule")
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
 CELERY_BEAT_SCHEDULE = {
@@ -322,8 +339,8 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 if TRUSTED_PROXY_COUNT:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# The health check answers load balancers over plain HTTP inside the network.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Health checks and the metrics scraper call over plain HTTP inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$", r"^metrics$"]
 # Form posts larger than this are refused before they reach a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
@@ -424,12 +441,37 @@ SIGNATORIES_SEARCH_RATE = env_str("SIGNATORIES_SEARCH_RATE", "30/m")
 
 EXPORT_MAX_AGE = timedelta(days=env_int("EXPORT_DAYS", 7))
 
+# --- Operations -----------------------------------------------------------------------------
+# Bearer token that opens /metrics and the health details to callers other than this host's
+# loopback (Prometheus, remote probes); see ops/access.py.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+
+# Error reports to Sentry (ops/sentry.py): no personal data, no request bodies.
+SENTRY_DSN = env_str("SENTRY_DSN", "")
+if SENTRY_DSN:
+    from ops import sentry
+
+    sentry.init(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", ""),
+        release=env_str("SENTRY_RELEASE", ""),
+    )
+
 # --- Logging: no personal data; the formatter never receives emails or IPs ------------------
+# LOG_FORMAT=json writes one JSON object per line, with the request id (ops/logs.py).
+LOG_FORMAT = env_str("LOG_FORMAT", "plain").lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    sys.exit(f"Configuration error: LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}.")
+# Celery's worker then logs through the same configuration instead of its own format.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT != "json"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "ops.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},

@@ -2,13 +2,16 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from ops import health, metrics
 from statements.seo import robots_txt, sitemap
 from statements.staff.admin_site import secure_admin
 from statements.urls import api_urlpatterns
-from statements.views import healthz
 
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
+    path("healthz", health.ready, name="healthz"),
+    path("healthz/live", health.live, name="healthz_live"),
+    path("healthz/ready", health.ready, name="healthz_ready"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("robots.txt", robots_txt, name="robots_txt"),
     path("sitemap.xml", sitemap, name="sitemap"),
     path("api/", include((api_urlpatterns, "api"))),

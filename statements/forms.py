@@ -8,7 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from statements.models import Signature
-from statements.normalise import clean_text, has_forbidden_characters
+from statements.normalise import (
+    LITERAL,
+    QUOTED,
+    address_problem,
+    clean_text,
+    has_forbidden_characters,
+)
 from statements.services import SignatureData
 
 LIMITS = Signature.LIMITS
@@ -32,6 +38,22 @@ class CleanCharField(forms.CharField):
                 _("Please remove control characters from this field."), code="control"
             )
         return clean_text(value, multiline=self.multiline)
+
+
+class SignerEmailField(forms.EmailField):
+    """An address as people write it: the quoted local parts and domain literals that the
+    standard allows are refused, since they only serve to reach one inbox under many keys."""
+
+    problems = {
+        QUOTED: _("Please write the address without quotation marks or backslashes."),
+        LITERAL: _("Please use an address with a domain name, not an IP address in brackets."),
+    }
+
+    def validate(self, value):
+        problem = address_problem(value) if value else None
+        if problem:
+            raise forms.ValidationError(self.problems[problem], code=problem)
+        super().validate(value)
 
 
 def _country_choices():
@@ -112,7 +134,7 @@ class IndividualSignForm(SignForm):
         max_length=LIMITS["full_name"],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    email = forms.EmailField(
+    email = SignerEmailField(
         label=_("Email"),
         max_length=LIMITS["email"],
         help_text=_("We send you a link to confirm your signature. It is never published."),
@@ -180,7 +202,7 @@ class OrganisationSignForm(SignForm):
         help_text=_("For example: general secretary, press officer."),
         max_length=LIMITS["contact_role"],
     )
-    email = forms.EmailField(
+    email = SignerEmailField(
         label=_("Contact email"),
         max_length=LIMITS["email"],
         help_text=_("We send a link to confirm the endorsement. It is never published."),

@@ -1,7 +1,8 @@
 """Statements, their translations and demands, signatures, staff audit and exports.
 
 Invariants live here as database constraints, so no code path can break them: one signature
-per statement, kind and normalised email; one endorsement per organisation name and country;
+per statement, kind and normalised email (until a moderator releases a rejected one's); one
+approved endorsement per organisation name and country;
 organisation rows carry their organisation fields; states come from an explicit set; every
 text column has a length limit that SQLite enforces too (PostgreSQL's varchar does already).
 """
@@ -283,6 +284,9 @@ class Signature(models.Model):
     confirmed_at = models.DateTimeField(null=True, blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Set when a moderator releases the email key of a rejected or fraudulent signature, so
+    # that its address can sign again (see the constraints below).
+    key_released_at = models.DateTimeField(null=True, blank=True)
     moderation_reason = models.CharField(
         max_length=SIGNATURE_LIMITS["moderation_reason"], blank=True
     )
@@ -309,7 +313,7 @@ class Signature(models.Model):
             ),
             # The public list pages, in their order: newest listed individuals first, and
             # organisations by country and name (searches add trigram indexes on PostgreSQL,
-            # see migration 0008).
+            # see migration 0009).
             models.Index(
                 fields=["statement", "-confirmed_at", "-id"],
                 condition=Q(kind="individual", show_publicly=True, state__in=LISTED_STATES),
@@ -322,14 +326,22 @@ class Signature(models.Model):
             ),
         ]
         constraints = [
+            # One row per person: an unconfirmed row is replaced by the next submission for
+            # its address (services.signature_create); a rejected or fraudulent one keeps the
+            # address out until a moderator releases it.
             models.UniqueConstraint(
                 fields=["statement", "kind", "email_key"],
-                condition=~Q(email_key=""),
+                condition=~Q(email_key="") & Q(key_released_at__isnull=True),
                 name="one_signature_per_email",
             ),
+            # Only an approved endorsement holds its organisation's name in its country:
+            # anyone may submit any name, so every submission is kept for a moderator to
+            # choose, and rejecting the approved one frees the name.
             models.UniqueConstraint(
                 fields=["statement", "organisation_name_key", "country"],
-                condition=Q(kind="organisation") & ~Q(organisation_name_key=""),
+                condition=Q(kind="organisation")
+                & ~Q(organisation_name_key="")
+                & Q(state="approved"),
                 name="one_endorsement_per_organisation",
             ),
             models.CheckConstraint(
@@ -339,9 +351,12 @@ class Signature(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=[k.value for k in SignatureKind]), name="signature_kind_valid"
             ),
+            # A withdrawn row is erased; so is a fraudulent one whose signer withdrew it (its
+            # tombstone keeps the state and dates, not the person).
             models.CheckConstraint(
                 condition=Q(kind="individual")
                 | Q(state="withdrawn")
+                | Q(withdrawn_at__isnull=False)
                 | (
                     ~Q(organisation_name="")
                     & ~Q(organisation_name_key="")
@@ -352,6 +367,7 @@ class Signature(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(state="withdrawn")
+                | Q(withdrawn_at__isnull=False)
                 | (~Q(full_name="") & (~Q(email_key="") | Q(source="paper"))),
                 name="signature_identity_present",
             ),

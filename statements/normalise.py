@@ -1,13 +1,19 @@
 """Normalisation of what people type, for uniqueness keys and clean storage.
 
 The email key defends against one person signing many times with aliases that reach the same
-inbox: letter case, "+tag" sub-addresses and the dots that Gmail ignores. It is used only for
-uniqueness and rate limits; the address as typed is kept for sending.
+inbox: letter case, "+tag" sub-addresses, the dots that Gmail ignores, and the quoting that
+RFC 5322 allows ("bob"@x and "b\\ob"@x are bob@x). Addresses are read with the standard
+library's parser; the sign forms refuse quoted local parts and domain literals outright
+(`address_problem`), and the key unquotes them anyway. It is used only for uniqueness and rate
+limits; the address as typed is kept for sending.
 """
 
 import contextlib
+import ipaddress
 import re
 import unicodedata
+from email.errors import MessageError
+from email.headerregistry import Address
 
 # Providers whose mailboxes ignore dots in the local part, and their alias domains.
 _DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
@@ -27,18 +33,62 @@ _BIDI_CONTROLS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _SPACES = re.compile(r"\s+")
 
 
+QUOTED = "quoted"
+LITERAL = "literal"
+
+
+def _parts(address: str) -> tuple[str, str] | None:
+    """(local part unquoted, domain) as the standard library reads an addr-spec."""
+    try:
+        parsed = Address(addr_spec=address)
+    except (ValueError, MessageError, IndexError):  # its parser's refusals
+        return None
+    return parsed.username, parsed.domain
+
+
+def address_problem(email: str) -> str | None:
+    """QUOTED or LITERAL for the forms RFC 5322 allows but the site refuses: a quoted local
+    part ("bob"@x, "b\\ob"@x) and a domain literal (x@[127.0.0.1]). Each reaches a mailbox
+    another spelling reaches too, so they serve only to sign again."""
+    local, _, domain = email.strip().rpartition("@")
+    if '"' in local or "\\" in local:
+        return QUOTED
+    if domain.startswith("["):
+        return LITERAL
+    return None
+
+
+def _literal(domain: str) -> str:
+    inner = domain[1:-1]
+    if inner.lower().startswith("ipv6:"):
+        inner = inner[5:]
+    with contextlib.suppress(ValueError):
+        return f"[{ipaddress.ip_address(inner)}]"
+    return domain
+
+
 def email_key(email: str) -> str:
     """Return the key under which two addresses count as the same person.
 
     >>> email_key(" Jane.Doe+petition@GoogleMail.com ")
     'janedoe@gmail.com'
+    >>> email_key('"jane.doe"@example.org')
+    'jane.doe@example.org'
     """
-    address = email.strip().lower()
-    local, _, domain = address.rpartition("@")
+    address = email.strip()
+    parts = _parts(address)
+    if parts is None:
+        local, _, domain = address.rpartition("@")
+    else:
+        local, domain = parts
+    local, domain = local.lower(), domain.lower()
     if not local:
-        return address
-    with contextlib.suppress(UnicodeError):
-        domain = domain.encode("idna").decode("ascii")
+        return address.lower()
+    if domain.startswith("[") and domain.endswith("]"):
+        domain = _literal(domain)
+    else:
+        with contextlib.suppress(UnicodeError):
+            domain = domain.encode("idna").decode("ascii")
     local = local.split("+", 1)[0]
     if domain in _DOTLESS_DOMAINS:
         domain = _DOTLESS_DOMAINS[domain]

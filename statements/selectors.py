@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.signals import setting_changed
-from django.db import OperationalError, connection, transaction
+from django.db import OperationalError, connections, router, transaction
 from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.http import Http404
@@ -211,12 +211,15 @@ def search_plan() -> Iterator[None]:
     list in order, hoping to meet enough matches early, which takes a second when they are in
     fact rare; allowing only bitmap scans keeps it on the trigram indexes. The time limit
     bounds whatever is left."""
-    if connection.vendor != "postgresql":
+    # The database the router reads signatures from here (a replica, in a view that allows
+    # it): the settings must hold where the queries run.
+    using = router.db_for_read(Signature)
+    if connections[using].vendor != "postgresql":
         yield
         return
     try:
-        with transaction.atomic():
-            with connection.cursor() as cursor:
+        with transaction.atomic(using=using):
+            with connections[using].cursor() as cursor:
                 cursor.execute(
                     "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; "
                     f"SET LOCAL statement_timeout = {int(SEARCH_TIMEOUT_MS)}"

@@ -8,6 +8,7 @@ import functools
 import hashlib
 import hmac
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -66,9 +67,13 @@ def ip_hash(client_ip: str) -> str:
 def signature_create(*, statement: Statement, data: SignatureData, client_ip: str) -> Signature:
     """Record a signature and queue its confirmation email.
 
-    A duplicate (same statement, kind and email key, or the same organisation in the same
-    country) gets the same outcome as a first signature plus an "already signed" email, capped
-    per signature, so the form cannot be used to learn who has signed.
+    A duplicate (same statement, kind and email key) gets the same outcome as a first
+    signature, so the form cannot be used to learn who has signed: if the row it meets is
+    still unconfirmed, the new details replace the old and a fresh link goes out (the old one
+    stops working), so a stranger who typed someone's address holds nothing once its owner
+    signs; otherwise its owner gets an "already signed" email. Emails per row are capped.
+    An organisation's name holds nothing until a moderator approves it, so another
+    submission for the same organisation is a row of its own, for moderators to choose from.
 
     Each outcome is one durable transaction (it refuses to run inside another one), so the row
     is committed when this returns and the task always finds it. A new signature costs one
@@ -79,9 +84,81 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
 
     if not statement.accepts_signatures:
         raise SigningClosed
+    signature = _new_signature(statement, data, client_ip)
+    try:
+        with transaction.atomic(durable=True):
+            _insert(signature)
+            confirmation_send.delay_on_commit(signature.pk)
+        return signature
+    except IntegrityError as error:
+        duplicate = error
+    with transaction.atomic(durable=True):
+        existing = (
+            Signature.objects.select_for_update()
+            .filter(
+                statement=signature.statement,
+                kind=signature.kind,
+                email_key=signature.email_key,
+                key_released_at__isnull=True,
+            )
+            .first()
+        )
+        if existing is None:
+            raise duplicate
+        # Count the email before queueing it, so concurrent duplicates respect the cap.
+        allowed = Signature.objects.filter(
+            pk=existing.pk, email_count__lt=settings.SIGNATURE_MAX_EMAILS
+        ).update(email_count=F("email_count") + 1)
+        if not allowed:
+            return existing
+        if existing.state == State.PENDING:
+            _replace_details(existing, signature)
+            confirmation_send.delay_on_commit(existing.pk)
+        else:
+            duplicate_notice_send.delay_on_commit(existing.pk)
+        return existing
+
+
+# What a new submission for an unconfirmed row replaces: everything the signer typed or chose.
+REPLACED_FIELDS = (
+    "language",
+    "full_name",
+    "email",
+    "country",
+    "city",
+    "affiliation",
+    "show_publicly",
+    "comment",
+    "organisation_name",
+    "organisation_name_key",
+    "organisation_type",
+    "website",
+    "contact_role",
+    "authorised",
+    "consent_version",
+    "consent_at",
+    "ip_hash",
+    "created_at",
+)
+
+
+def _replace_details(existing: Signature, submitted: Signature) -> None:
+    """The newer submission's details, a new public id (so the links sent for the old details
+    stop working: a link confirms what it was sent for) and a fresh confirmation email."""
+    for name in REPLACED_FIELDS:
+        setattr(existing, name, getattr(submitted, name))
+    existing.public_id = uuid.uuid4()
+    existing.confirmation_sent_at = None
+    existing.delivery_error = ""
+    existing.save(
+        update_fields=[*REPLACED_FIELDS, "public_id", "confirmation_sent_at", "delivery_error"]
+    )
+
+
+def _new_signature(statement: Statement, data: SignatureData, client_ip: str) -> Signature:
     now = timezone.now()
     is_org = data.kind == Kind.ORGANISATION
-    signature = Signature(
+    return Signature(
         statement=statement,
         kind=data.kind,
         language=data.language,
@@ -105,24 +182,6 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
         created_at=now,
         email_count=1,
     )
-    try:
-        with transaction.atomic(durable=True):
-            _insert(signature)
-            confirmation_send.delay_on_commit(signature.pk)
-        return signature
-    except IntegrityError as error:
-        duplicate = error
-    with transaction.atomic(durable=True):
-        existing = _find_duplicate(signature)
-        if existing is None:
-            raise duplicate
-        # Count the notice before queueing it, so concurrent duplicates respect the cap.
-        allowed = Signature.objects.filter(
-            pk=existing.pk, email_count__lt=settings.SIGNATURE_MAX_EMAILS
-        ).update(email_count=F("email_count") + 1)
-        if allowed:
-            duplicate_notice_send.delay_on_commit(existing.pk)
-        return existing
 
 
 def _insert(signature: Signature) -> None:
@@ -161,20 +220,6 @@ def _insert_statement() -> tuple[list, str]:
     return fields, sql
 
 
-def _find_duplicate(signature: Signature) -> Signature | None:
-    by_email = Signature.objects.filter(
-        statement=signature.statement, kind=signature.kind, email_key=signature.email_key
-    ).first()
-    if by_email is not None or signature.kind != Kind.ORGANISATION:
-        return by_email
-    return Signature.objects.filter(
-        statement=signature.statement,
-        kind=Kind.ORGANISATION,
-        organisation_name_key=signature.organisation_name_key,
-        country=signature.country,
-    ).first()
-
-
 @transaction.atomic
 def signature_confirm(*, signature_id: int) -> Signature:
     """Confirm the email address. Idempotent: a replayed confirmation changes nothing."""
@@ -196,8 +241,19 @@ def signature_confirm(*, signature_id: int) -> Signature:
 
 @transaction.atomic
 def signature_withdraw(*, signature_id: int) -> Signature:
-    """Withdraw a signature: it leaves counts and lists, and its personal data is erased."""
+    """Withdraw a signature: it leaves counts and lists, and its personal data is erased.
+
+    A signature marked fraudulent is erased too but keeps its state: what stays is a tombstone
+    (statement, kind, dates and the moderators' audit trail), with nothing about the person.
+    Withdrawing twice changes nothing."""
     signature = Signature.objects.select_for_update().get(pk=signature_id)
+    if signature.withdrawn_at is not None:
+        return signature
+    if signature.state == State.FRAUDULENT:
+        _erase(signature)
+        signature.withdrawn_at = timezone.now()
+        signature.save()
+        return signature
     if signature.state not in WITHDRAWABLE:
         return signature
     was_public = signature.state in Signature.PUBLIC_STATES

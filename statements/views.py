@@ -11,17 +11,16 @@ import re
 from contextlib import nullcontext
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.core import is_ratelimited
 
+from ops.routers import reads_from_replica
 from statements import counters, goals, selectors, services, tokens
 from statements.caching import shared
 from statements.crossorigin import refuse_cross_site
@@ -122,10 +121,9 @@ def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "statements/thanks.html", {"st": st})
 
 
-def _signature_from_token(token: str, action: str, max_age):
-    """Return ((pk, state, statement), None, 200) or (None, error_template, status).
-
-    Only the columns the views need are read: the pages say nothing about the signer."""
+def _signature_from_token(token: str, action: str, max_age, *fields: str):
+    """Return ((pk, state, withdrawn, statement, *fields), None, 200) or (None, template,
+    status). Only the columns the views need are read."""
     try:
         public_id = tokens.read_token(token, action, max_age)
     except tokens.TokenExpired:
@@ -134,33 +132,42 @@ def _signature_from_token(token: str, action: str, max_age):
         return None, "statements/link_invalid.html", 404
     found = (
         Signature.objects.filter(public_id=public_id)
-        .values_list("pk", "state", "statement_id")
+        .values_list("pk", "state", "withdrawn_at", "statement_id", *fields)
         .first()
     )
     if found is None:
         return None, "statements/link_invalid.html", 404
-    pk, state, statement_id = found
-    return (pk, state, selectors.statement_by_id_cached(statement_id)), None, 200
+    pk, state, withdrawn_at, statement_id, *rest = found
+    statement = selectors.statement_by_id_cached(statement_id)
+    return (pk, state, withdrawn_at is not None, statement, *rest), None, 200
+
+
+# What the confirmation page shows, so that nobody confirms details someone else typed.
+CONFIRM_DETAILS = ("kind", "full_name", "organisation_name", "show_publicly")
 
 
 @never_cache
 @refuse_cross_site
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
-    """GET shows a button; only the POST confirms, because mail scanners follow links."""
+    """GET shows what is being confirmed and a button; only the POST confirms, because mail
+    scanners follow links. The page is the signer's own: never cached."""
     found, error, status = _signature_from_token(
-        token, tokens.CONFIRM, settings.SIGNATURE_TOKEN_MAX_AGE
+        token, tokens.CONFIRM, settings.SIGNATURE_TOKEN_MAX_AGE, *CONFIRM_DETAILS
     )
     if found is None:
         return render(request, error, status=status)
-    pk, state, statement = found
-    if state == Signature.State.WITHDRAWN:
+    pk, state, withdrawn, statement, *details = found
+    if withdrawn or state == Signature.State.WITHDRAWN:
         return render(request, "statements/link_invalid.html", status=404)
     st = selectors.statement_text_cached(statement, get_language())
     if request.method == "POST":
         state = services.signature_confirm(signature_id=pk).state
         return render(request, "statements/confirmed.html", {"st": st, "state": state})
-    return render(request, "statements/confirm.html", {"st": st})
+    if state != Signature.State.PENDING:
+        return render(request, "statements/confirmed.html", {"st": st, "state": state})
+    context = {"st": st, "signer": dict(zip(CONFIRM_DETAILS, details, strict=True))}
+    return render(request, "statements/confirm.html", context)
 
 
 @never_cache
@@ -173,11 +180,11 @@ def withdraw(request: HttpRequest, token: str) -> HttpResponse:
     )
     if found is None:
         return render(request, error, status=status)
-    pk, state, statement = found
+    pk, state, withdrawn, statement = found
     st = selectors.statement_text_cached(statement, get_language())
-    if request.method == "POST" or state == Signature.State.WITHDRAWN:
-        services.signature_withdraw(signature_id=pk)
-        return render(request, "statements/withdrawn.html", {"st": st})
+    if request.method == "POST" or withdrawn:
+        state = services.signature_withdraw(signature_id=pk).state
+        return render(request, "statements/withdrawn.html", {"st": st, "state": state})
     return render(request, "statements/withdraw.html", {"st": st})
 
 
@@ -244,6 +251,7 @@ def _search_rate_limited(request: HttpRequest) -> bool:
 
 @shared
 @require_safe
+@reads_from_replica
 def signatories(request: HttpRequest, slug: str) -> HttpResponse:
     statement = selectors.statement_get_cached(slug)
     search = search_text(request.GET.get("q", ""))
@@ -316,48 +324,6 @@ class _Page:
 @shared
 @require_safe
 def privacy(request: HttpRequest) -> HttpResponse:
-    return render(request, "privacy.html")
-
-
-@never_cache
-@require_GET
-def healthz(request: HttpRequest) -> JsonResponse:
-    """Database, cache and broker status for load balancers and monitoring."""
-    checks = {"database": _check_database(), "cache": _check_cache(), "broker": _check_broker()}
-    healthy = all(value in {"ok", "eager"} for value in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
-    )
-
-
-def _check_database() -> str:
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return "ok"
-    except Exception:
-        logger.warning("health check: database unavailable")
-        return "unavailable"
-
-
-def _check_cache() -> str:
-    try:
-        cache.set("healthz", "1", 10)
-        return "ok" if cache.get("healthz") == "1" else "unavailable"
-    except Exception:
-        logger.warning("health check: cache unavailable")
-        return "unavailable"
-
-
-def _check_broker() -> str:
-    from petition.celery import app
-
-    if app.conf.task_always_eager:
-        return "eager"
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=1)
-        return "ok"
-    except Exception:
-        logger.warning("health check: broker unavailable")
-        return "unavailable"
+    """The privacy notice, with the retention period the site is configured with."""
+    context = {"retention_days": settings.SIGNATURE_RETENTION.days}
+    return render(request, "privacy.html", context)

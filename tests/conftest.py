@@ -266,7 +266,11 @@ def broker_url(transactional_db, redis_server_url):
     """A clean Redis database as broker, which this test process publishes to."""
     import redis
 
-    url = f"{redis_server_url}/5"
+    # The logical database REDIS_URL names (tests run tasks eagerly, so nothing else uses it),
+    # so that test runs side by side on one Redis server, each with its own REDIS_URL, never
+    # share a queue; 5 on a private server.
+    configured = urlsplit(os.environ.get("REDIS_URL", "")).path.strip("/")
+    url = f"{redis_server_url}/{configured or 5}"
     redis.Redis.from_url(url).flushdb()
     previous = (celery_app.conf.task_always_eager, celery_app.conf.broker_url)
     use_broker(url, eager=False)

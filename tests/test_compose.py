@@ -3,12 +3,12 @@
 Plain file checks: no database and no Django settings are needed.
 """
 
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -19,6 +19,10 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 ENV_EXAMPLE = ROOT / ".env.example"
 SETTINGS_FILES = (ROOT / "petition" / "settings.py", ROOT / "petition" / "env.py")
+
+PROCFILE = ROOT / "Procfile"
+# The one way to start the web processes, everywhere.
+WEB_COMMAND = "gunicorn -c petition/gunicorn.conf.py petition.wsgi"
 
 APP_SERVICES = ("web", "worker", "beat")
 ALL_SERVICES = ("web", "worker", "beat", "db", "redis", "nginx")
@@ -35,6 +39,12 @@ APP_VARIABLES = (
 )
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?message}, ${NAME?message}, ${NAME:+alt}
 INTERPOLATION = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(?::?[-?+])[^}]*)?\}")
+
+
+def procfile() -> dict[str, str]:
+    from honcho.environ import parse_procfile
+
+    return dict(parse_procfile(PROCFILE.read_text()).processes)
 
 
 def compose() -> dict:
@@ -236,7 +246,7 @@ def test_web_migrates_and_loads_statement_before_gunicorn():
     script = " ".join(command_text(web).split())
     migrate = script.find("python manage.py migrate --noinput")
     load = script.find("python manage.py load_statement")
-    gunicorn = script.find("gunicorn petition.wsgi")
+    gunicorn = script.find(f"exec {WEB_COMMAND}")
     assert migrate != -1, script
     assert load != -1, script
     assert gunicorn != -1, script
@@ -244,8 +254,7 @@ def test_web_migrates_and_loads_statement_before_gunicorn():
     # Each step runs only if the previous one succeeded.
     between = [script[migrate:load], script[load:gunicorn]]
     assert all("&&" in part and ";" not in part for part in between), script
-    assert "--bind 0.0.0.0:8000" in script
-    assert re.search(r"--workers \$\{WEB_CONCURRENCY:-\d+\}", script), script
+    assert script.endswith(f"exec {WEB_COMMAND}"), script
     # Reached through nginx only.
     assert not web.get("ports") and "8000" in [str(port) for port in web.get("expose", [])]
 
@@ -278,24 +287,52 @@ def test_nginx_fronts_the_web_server_with_the_repository_configuration():
         assert environment(svc[name])["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"
 
 
-def test_web_has_a_healthz_health_check():
+def test_web_is_ready_when_its_health_check_says_so():
+    # Readiness (the database answers) gates the worker and beat, which wait for migrations.
     check = healthcheck_test(services()["web"])
-    assert "/healthz" in check
-    assert "urllib" in check
+    assert check == "python -m ops.probe /healthz/ready", check
 
 
-def test_worker_runs_celery_worker_on_both_queues():
-    tokens = command_tokens(services()["worker"])
-    assert tokens[:4] == ["celery", "-A", "petition", "worker"], tokens
-    queues = tokens[tokens.index("-Q") + 1].split(",")
-    assert {"default", "exports"} <= set(queues), queues
+def test_worker_and_beat_start_as_the_procfile_says():
+    """The worker consumes every declared queue (no -Q list to fall out of date)."""
+    for name in ("worker", "beat"):
+        assert shlex.join(command_tokens(services()[name])) == procfile()[name]
 
 
-def test_beat_runs_celery_beat_with_a_writable_schedule():
-    tokens = command_tokens(services()["beat"])
-    assert tokens[:4] == ["celery", "-A", "petition", "beat"], tokens
-    schedule = tokens[tokens.index("--schedule") + 1]
-    assert schedule.startswith("/tmp/"), schedule
+def test_beat_keeps_its_schedule_where_the_image_can_write():
+    env = dict(
+        args.split("=", 1)
+        for keyword, line in final_stage()
+        if keyword == "ENV"
+        for args in shlex.split(line)
+    )
+    assert env["CELERY_BEAT_SCHEDULE_FILE"].startswith("/tmp/"), env
+
+
+def test_monitoring_services_are_optional_and_local():
+    svc = services()
+    for name in ("flower", "prometheus", "grafana"):
+        assert svc[name].get("profiles") == ["monitoring"], name
+        for port in svc[name].get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} is published beyond loopback"
+    # Credentials are required, never defaulted.
+    assert "FLOWER_BASIC_AUTH" in command_text(svc["flower"])
+    assert environment(svc["flower"])["FLOWER_BASIC_AUTH"] == "${FLOWER_BASIC_AUTH:-}"
+    assert "GF_SECURITY_ADMIN_PASSWORD" in " ".join(command_tokens(svc["grafana"]))
+    # Prometheus reads the configuration and the dashboard files the repository holds.
+    for name, target in (
+        ("prometheus", "/etc/prometheus/prometheus.yml"),
+        ("grafana", "/etc/grafana/provisioning"),
+        ("grafana", "/var/lib/grafana/dashboards"),
+    ):
+        (source,) = mount_sources(svc[name], target)
+        assert (ROOT / source).exists(), source
+    scrape = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    (job,) = scrape["scrape_configs"]
+    assert job["metrics_path"] == "/metrics"
+    assert job["authorization"]["type"] == "Bearer"
+    (host,) = [t.split(":")[0] for c in job["static_configs"] for t in c["targets"]]
+    assert host in environment(svc["web"])["ALLOWED_HOSTS"].split(",")
 
 
 def test_private_storage_is_shared_by_web_and_worker():
@@ -425,28 +462,47 @@ def test_dockerfile_serves_gunicorn_on_port_8000_with_a_health_check():
     assert any(keyword == "EXPOSE" and "8000" in args.split() for keyword, args in stage)
     commands = [args for keyword, args in stage if keyword == "CMD"]
     assert commands, "no default CMD"
-    assert "gunicorn petition.wsgi" in commands[-1]
-    assert "0.0.0.0:8000" in commands[-1]
-    assert "${WEB_CONCURRENCY:-" in commands[-1]
+    assert shlex.join(json.loads(commands[-1])) == WEB_COMMAND
+    assert "WEB_BIND=0.0.0.0:8000" in " ".join(a for k, a in stage if k == "ENV")
     checks = [args for keyword, args in stage if keyword == "HEALTHCHECK"]
     assert checks, "no HEALTHCHECK"
-    assert "/healthz" in checks[-1]
-    assert "urllib" in checks[-1]
+    # Liveness: a database outage must not get the container restarted.
+    assert checks[-1].endswith('CMD ["python", "-m", "ops.probe", "/healthz/live"]')
 
 
-def test_gunicorn_options_exist_in_the_locked_gunicorn():
-    """Every --option passed to gunicorn is one the installed gunicorn accepts."""
-    gunicorn = Path(sys.executable).with_name("gunicorn")
-    assert gunicorn.exists(), f"gunicorn is not installed next to {sys.executable}"
-    help_text = subprocess.run(
-        [str(gunicorn), "--help"], capture_output=True, text=True, timeout=60, check=True
-    ).stdout
-    known = set(re.findall(r"(--[a-z0-9-]+)", help_text))
-    scripts = [
-        args for keyword, args in final_stage() if keyword == "CMD" and "gunicorn" in args
-    ] + [command_text(services()["web"])]
-    for script in scripts:
-        options = re.findall(r"(?<![\w-])(--[a-z0-9-]+)", script[script.index("gunicorn") :])
-        assert options, script
-        unknown = set(options) - known
-        assert not unknown, f"gunicorn does not know {sorted(unknown)}"
+def test_gunicorn_settings_exist_in_the_locked_gunicorn():
+    """gunicorn ignores names it does not know: a misspelt setting or hook would silently do
+    nothing. Every public name the configuration defines must be one of gunicorn's."""
+    import importlib.util
+
+    from gunicorn.config import KNOWN_SETTINGS
+
+    known = {setting.name for setting in KNOWN_SETTINGS}
+    spec = importlib.util.spec_from_file_location(
+        "gunicorn_conf", ROOT / "petition/gunicorn.conf.py"
+    )
+    config = importlib.util.module_from_spec(spec)
+    previous = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    try:
+        spec.loader.exec_module(config)
+    finally:
+        created = os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        if previous is not None:
+            os.environ["PROMETHEUS_MULTIPROC_DIR"] = previous
+        elif created:
+            shutil.rmtree(created, ignore_errors=True)
+    defined = {
+        name
+        for name, value in vars(config).items()
+        if not name.startswith("_") and not isinstance(value, (type(os), type))
+    }
+    assert {"bind", "workers", "post_worker_init", "child_exit"} <= defined
+    unknown = defined - known
+    assert not unknown, f"gunicorn does not know {sorted(unknown)}"
+
+
+def test_every_place_starts_the_web_processes_the_same_way():
+    assert procfile()["web"] == WEB_COMMAND
+    assert WEB_COMMAND in (ROOT / "README.md").read_text()
+    bench = (ROOT / "tests/bench/stack.py").read_text()
+    assert '"-c",\n                "petition/gunicorn.conf.py"' in bench

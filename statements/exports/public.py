@@ -24,6 +24,7 @@ from django.utils.http import http_date
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
+from ops.routers import reads_from_replica
 from statements import selectors
 from statements.caching import shared
 from statements.exports.public_files import list_path
@@ -91,11 +92,13 @@ def _serve(request: HttpRequest, slug: str, format: str) -> HttpResponse:
 
 @shared
 @require_safe
+@reads_from_replica
 def signatories_csv(request: HttpRequest, slug: str) -> HttpResponse:
     return _serve(request, slug, "csv")
 
 
 @shared
 @require_safe
+@reads_from_replica
 def signatories_json(request: HttpRequest, slug: str) -> HttpResponse:
     return _serve(request, slug, "json")

@@ -10,6 +10,7 @@ import logging
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
+from ops.routers import replica_reads
 from statements.tasks import EMAIL_TASK
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,9 @@ class ExportTask(DjangoTask):
 def export_build(self, export_id: str) -> None:
     from statements.exports.services import export_build as build
 
-    build(export_id=export_id)
+    # The signatures may come from a read replica; the export's own row from the primary.
+    with replica_reads():
+        build(export_id=export_id)
 
 
 @shared_task(**EMAIL_TASK)

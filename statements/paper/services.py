@@ -103,7 +103,9 @@ def _existing_keys(statement: Statement, signatures: list[Signature]) -> tuple[s
     for start in range(0, len(keys), 1000):
         taken_emails |= set(
             Signature.objects.filter(
-                statement=statement, email_key__in=keys[start : start + 1000]
+                statement=statement,
+                email_key__in=keys[start : start + 1000],
+                key_released_at__isnull=True,  # a released address may sign again
             ).values_list("kind", "email_key")
         )
     names = sorted({name for name, _country in organisations})
@@ -112,6 +114,8 @@ def _existing_keys(statement: Statement, signatures: list[Signature]) -> tuple[s
             Signature.objects.filter(
                 statement=statement,
                 kind=Kind.ORGANISATION,
+                # Only an approved endorsement holds the name; others await a moderator.
+                state=State.APPROVED,
                 organisation_name_key__in=names[start : start + 1000],
             ).values_list("organisation_name_key", "country")
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Max, QuerySet
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -119,15 +119,16 @@ def signature_moderate(
         )
     if action in REASON_REQUIRED and not reason:
         raise ModerationRefused(_("Please give a reason for rejecting."))
-    if target == State.APPROVED and signature.confirmed_at is None:
-        raise ModerationRefused(
-            _("“%(name)s” cannot be approved: its email address was never confirmed.")
-            % {"name": signature.display_name}
-        )
+    if target == State.APPROVED:
+        _check_approvable(signature)
     signature.state = target
     signature.decided_at = timezone.now()
     signature.moderation_reason = reason
-    signature.save(update_fields=["state", "decided_at", "moderation_reason"])
+    try:
+        with transaction.atomic():
+            signature.save(update_fields=["state", "decided_at", "moderation_reason"])
+    except IntegrityError as exc:  # another endorsement was approved meanwhile
+        raise ModerationRefused(_organisation_taken(signature)) from exc
     AuditEvent.objects.create(
         actor=actor,
         action=f"signature.{action}",
@@ -142,6 +143,66 @@ def signature_moderate(
     if target == State.APPROVED and signature.kind == Kind.ORGANISATION:
         endorsement_published_send.delay_on_commit(signature.pk)
     return Outcome(signature=signature, from_state=before, changed=True)
+
+
+def _check_approvable(signature: Signature) -> None:
+    if signature.confirmed_at is None:
+        raise ModerationRefused(
+            _("“%(name)s” cannot be approved: its email address was never confirmed.")
+            % {"name": signature.display_name}
+        )
+    if signature.key_released_at is not None:
+        raise ModerationRefused(
+            _("“%(name)s” cannot be approved: its address was released for a new signature.")
+            % {"name": signature.display_name}
+        )
+    if (
+        signature.kind == Kind.ORGANISATION
+        and same_organisation(signature).filter(state=State.APPROVED).exists()
+    ):
+        raise ModerationRefused(_organisation_taken(signature))
+
+
+def _organisation_taken(signature: Signature) -> str:
+    return _(
+        "“%(name)s” cannot be approved: another endorsement of this organisation in this "
+        "country is approved. Reject that one first if this is the real one."
+    ) % {"name": signature.display_name}
+
+
+def same_organisation(signature: Signature) -> QuerySet[Signature]:
+    """Other submissions for the organisation this endorsement names, in its country: anyone
+    can type any name, so moderators see them side by side."""
+    return Signature.objects.filter(
+        statement_id=signature.statement_id,
+        kind=Kind.ORGANISATION,
+        organisation_name_key=signature.organisation_name_key,
+        country=signature.country,
+    ).exclude(pk=signature.pk)
+
+
+# A rejected or fraudulent signature keeps its address from signing again until released.
+RELEASABLE = frozenset({State.REJECTED, State.FRAUDULENT})
+
+
+@transaction.atomic
+def signature_key_release(*, signature_id: int, actor) -> bool:
+    """Let the address of a rejected or fraudulent signature sign again, say when someone
+    had signed with another person's address. The row stays as it is (and cannot be approved
+    any more); its address no longer blocks a new signature. Returns whether anything changed.
+    """
+    signature = Signature.objects.select_for_update().get(pk=signature_id)
+    if signature.state not in RELEASABLE or signature.key_released_at is not None:
+        return False
+    signature.key_released_at = timezone.now()
+    signature.save(update_fields=["key_released_at"])
+    AuditEvent.objects.create(
+        actor=actor,
+        action="signature.release",
+        signature=signature,
+        created_at=signature.key_released_at,
+    )
+    return True
 
 
 def _bump_for_change(signature: Signature, before: str, after: str) -> None:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("queue/decide/", views.queue_decide, name="queue_decide"),
     path("signatures/<int:pk>/", views.signature_detail, name="signature"),
     path("signatures/<int:pk>/decide/", views.signature_decide, name="signature_decide"),
+    path("signatures/<int:pk>/release/", views.signature_release, name="signature_release"),
     path("statements/", views.statement_list, name="statements"),
     path("statements/<int:pk>/signing/", views.statement_signing, name="statement_signing"),
     path("invitations/", views.invitations, name="invitations"),

@@ -20,6 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_countries import countries
 
+from ops.routers import reads_from_replica
 from statements import counters
 from statements.models import (
     AuditEvent,
@@ -60,6 +61,7 @@ def _back(request: HttpRequest, fallback: str) -> str:
 
 @staff_required(MODERATE)
 @require_GET
+@reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     statements = list(Statement.objects.all())
     chosen = next((s for s in statements if str(s.pk) == request.GET.get("statement")), None)
@@ -176,6 +178,12 @@ def signature_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "signature": signature,
         "events": events,
+        "same_organisation": (
+            services.same_organisation(signature).order_by("created_at")
+            if signature.kind == Signature.Kind.ORGANISATION
+            else []
+        ),
+        "releasable": signature.state in services.RELEASABLE and signature.key_released_at is None,
         "decide_form": DecisionForm(),
         "allowed": {
             action: signature.state in allowed and signature.state != target
@@ -221,6 +229,18 @@ def signature_decide(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.info(request, _("“%(name)s” already had that decision.") % {"name": name})
     return redirect(back)
+
+
+@staff_required(MODERATE)
+@require_POST
+def signature_release(request: HttpRequest, pk: int) -> HttpResponse:
+    signature = get_object_or_404(Signature, pk=pk)
+    if services.signature_key_release(signature_id=signature.pk, actor=request.user):
+        messages.success(
+            request,
+            _("The address of “%(name)s” may sign again.") % {"name": signature.display_name},
+        )
+    return redirect("staff:signature", pk=signature.pk)
 
 
 # --- Statements: opening and closing signing --------------------------------------------------

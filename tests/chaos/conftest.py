@@ -82,6 +82,22 @@ class PostgresServer:
     def stop(self) -> None:
         self._ctl("-m", "immediate", "stop")
 
+    def createdb(self, name: str) -> None:
+        subprocess.run(
+            [
+                str(self.bin_dir / "createdb"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                name,
+            ],
+            check=True,
+            timeout=60,
+        )
+
 
 @pytest.fixture
 def private_postgres():
@@ -121,6 +137,10 @@ def private_postgres():
     shutil.rmtree(data, ignore_errors=True)
 
 
+# The one way to start the web processes (see the Procfile).
+GUNICORN_ARGS = ("-c", "petition/gunicorn.conf.py", "petition.wsgi")
+
+
 @dataclass
 class WebServer:
     port: int
@@ -141,31 +161,30 @@ class WebServer:
             stdout=subprocess.DEVNULL,
         )
 
-    def start(self, log: Path) -> None:
+    def start(self, log: Path, workers: int = 2, until_logged: str = "") -> None:
+        """gunicorn as production starts it: with the project's configuration. Waits until
+        the site is ready, or, given `until_logged`, until the log holds that line (without
+        sending a request)."""
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "petition.wsgi",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                "2",
-                "--no-control-socket",
-                "--timeout",
-                "30",
-            ],
+            [sys.executable, "-m", "gunicorn", *GUNICORN_ARGS],
             cwd=ROOT,
-            env=self.env,
+            env={
+                **self.env,
+                "WEB_BIND": f"127.0.0.1:{self.port}",
+                "WEB_CONCURRENCY": str(workers),
+                "WEB_TIMEOUT": "30",
+            },
             stdout=log.open("ab"),
             stderr=subprocess.STDOUT,
         )
-        _wait_for(self._up, 60, "gunicorn")
+        if until_logged:
+            _wait_for(lambda: until_logged in log.read_text(errors="replace"), 60, until_logged)
+        else:
+            _wait_for(self._up, 60, "gunicorn")
 
     def _up(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:
+            with urllib.request.urlopen(f"{self.url}/healthz/ready", timeout=2) as response:
                 return response.status == 200
         except (urllib.error.URLError, OSError):
             return False

@@ -21,6 +21,7 @@ MODERATOR_URLS = {
     "staff:queue_decide",
     "staff:signature",
     "staff:signature_decide",
+    "staff:signature_release",
 }
 # The invitation page: the person invited has no account yet; the token is the credential.
 PUBLIC_URLS = {"staff:join"}

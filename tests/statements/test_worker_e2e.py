@@ -51,11 +51,19 @@ def test_organisation_and_duplicate_through_the_worker(celery_worker, smtp_sink)
     load_all()
     # The browser prefers English, but the page is the Spanish one.
     client = Client(headers={"Accept-Language": "en"})
-    client.post(SIGN_URL.replace("/en/", "/es/"), ORGANISATION)
-    client.post(SIGN_URL.replace("/en/", "/es/"), ORGANISATION)
-    messages = smtp_sink.wait_for(2)
+    spanish = SIGN_URL.replace("/en/", "/es/")
+    client.post(spanish, ORGANISATION)
+    smtp_sink.wait_for(1)
+    # Before confirming, signing again sends a fresh link; once confirmed, a notice.
+    client.post(spanish, ORGANISATION)
+    fresh = smtp_sink.wait_for(2)[-1]
+    wait_until(lambda: Signature.objects.get().confirmation_sent_at is not None)
+    assert client.post(_link(fresh, "confirm")).status_code == 200
+    client.post(spanish, ORGANISATION)
+    messages = smtp_sink.wait_for(3)
     # Signed from a Spanish page: the emails are in Spanish.
-    assert sorted(m["Subject"] for m in messages) == [
+    assert [m["Subject"] for m in messages] == [
+        "Confirma tu firma",
         "Confirma tu firma",
         "Tu firma ya está registrada",
     ]

@@ -61,7 +61,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("statements", "0007_goals_and_deadlines"),
+        ("statements", "0008_signature_keys"),
     ]
 
     operations = [
