@@ -52,7 +52,10 @@ def list_path(slug: str, language: str, format: str) -> Path:
 
 
 def _languages() -> list[str]:
-    return [code for code, _name in settings.LANGUAGES]
+    """The languages the site offers (not every one Django knows)."""
+    from statements.languages import site_languages
+
+    return site_languages()
 
 
 def _csv_cells(cells: list[str]) -> str:

@@ -67,7 +67,9 @@ def public_lists_build(statement_id: int) -> int:
     if statement is None:
         return 0
     public.build_started(statement_id)
-    return public_files.build(statement)
+    # The lists may lag a moment behind, as the page does: their rows may come from a replica.
+    with replica_reads():
+        return public_files.build(statement)
 
 
 @shared_task(acks_late=True)

@@ -210,6 +210,7 @@ def web_env(database_url: str, redis_url: str, port: int, **extra: str) -> dict[
         "SIGN_RATE_IP_BURST": "100000/m",
         "SIGN_RATE_IP_SUSTAINED": "100000/h",
         "SIGN_RATE_EMAIL": "100000/h",
+        "PUBLIC_LISTS_ROOT": tempfile.mkdtemp(prefix="public-lists-"),
         **extra,
     }
 

@@ -164,6 +164,8 @@ def test_refresh_rebuilds_missing_lists(statement, signatures, settings):
     assert public_files.missing(statement)
     assert public_lists_refresh.apply().get() == [statement.pk]
     assert not public_files.missing(statement)
+    # One folder per language the site offers, not per language Django knows.
+    assert sorted(p.name for p in settings.PUBLIC_LISTS_ROOT.iterdir()) == ["en", "es", "kk", "ru"]
     # Fresh lists are left alone.
     cache.clear()
     assert public_lists_refresh.apply().get() == []

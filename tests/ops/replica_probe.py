@@ -46,9 +46,9 @@ statement = Statement.objects.get()
 seen = {}
 visitor = Client(headers={"Accept-Language": "en"})
 for name, path in {
-    "list": f"/s/{statement.slug}/signatories/",
-    "csv": f"/s/{statement.slug}/signatories.csv",
-    "json": f"/s/{statement.slug}/signatories.json",
+    "list": f"/en/s/{statement.slug}/signatories/",
+    "csv": f"/en/s/{statement.slug}/signatories.csv",
+    "json": f"/en/s/{statement.slug}/signatories.json",
 }.items():
     seen[name] = get(visitor, path)
 
