@@ -397,6 +397,9 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Recovery codes are shown once, straight after enrolling (see the adapter), and never again:
+# a later session can only make new ones.
+MFA_RECOVERY_CODES_SHOW_ONCE = True
 # TOTP cannot be switched off while STAFF_REQUIRE_MFA holds, and never with the password alone.
 MFA_ADAPTER = "statements.staff.adapter.StaffMFAAdapter"
 MFA_FORMS = {"deactivate_totp": "statements.staff.allauth_forms.StaffDeactivateTOTPForm"}
@@ -471,11 +474,21 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "ops.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Paths in log lines name the route, not the credential a link carries in its path
+    # (petition/access_log.py): on the request loggers, and on every line that is written.
+    "filters": {"routes": {"()": "petition.access_log.RouteFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["routes"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["routes"]},
         # Request logs would carry query strings (tokens); errors still reach "django".
-        "django.server": {"level": "WARNING"},
+        "django.server": {"level": "WARNING", "filters": ["routes"]},
     },
 }

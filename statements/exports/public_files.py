@@ -25,7 +25,7 @@ from pathlib import Path
 from django.conf import settings
 
 from statements import selectors
-from statements.exports.writers import country_names, neutralise
+from statements.exports.cells import country_names, neutralise
 from statements.models import Statement
 
 logger = logging.getLogger(__name__)
