@@ -191,6 +191,8 @@ class OrganisationType(models.TextChoices):
 
 # States whose signatures count publicly and appear on the public list.
 PUBLIC_STATES = frozenset({SignatureState.CONFIRMED, SignatureState.APPROVED})
+# The same, in a fixed order for the indexes' conditions.
+LISTED_STATES = [SignatureState.CONFIRMED.value, SignatureState.APPROVED.value]
 
 SIGNATURE_LIMITS = {
     "full_name": 200,
@@ -289,10 +291,9 @@ class Signature(models.Model):
         max_length=SIGNATURE_LIMITS["moderation_reason"], blank=True
     )
 
-    # Email delivery bookkeeping: makes the confirmation task idempotent and lets the sweeper
-    # find signatures whose confirmation never left (broker down at signing time).
-    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
-    duplicate_notice_pending = models.BooleanField(default=False)
+    # Submissions for this address, counted up to one past SIGNATURE_MAX_EMAILS (the emails
+    # themselves are rows of the outbox, statements/outbox/), and why the last email could not
+    # be delivered, for moderators.
     email_count = models.PositiveSmallIntegerField(default=0)
     delivery_error = models.CharField(max_length=SIGNATURE_LIMITS["delivery_error"], blank=True)
 
@@ -306,8 +307,18 @@ class Signature(models.Model):
         ]
         indexes = [
             models.Index(fields=["statement", "state", "kind"], name="signature_state_kind"),
+            # The public list pages, in their order: newest listed individuals first, and
+            # organisations by country and name (searches add trigram indexes on PostgreSQL,
+            # see migration 0009).
             models.Index(
-                fields=["state", "confirmation_sent_at", "created_at"], name="signature_unsent"
+                fields=["statement", "-confirmed_at", "-id"],
+                condition=Q(kind="individual", show_publicly=True, state__in=LISTED_STATES),
+                name="signature_listed_individuals",
+            ),
+            models.Index(
+                fields=["statement", "country", "organisation_name", "id"],
+                condition=Q(kind="organisation", state="approved"),
+                name="signature_listed_orgs",
             ),
         ]
         constraints = [

@@ -108,6 +108,7 @@ REPLACED_FIELDS = (
     "consent_at",
     "ip_hash",
     "created_at",
+    "delivery_error",
     # A new public id, so the links sent for the old details stop working: a link confirms
     # what it was sent for.
     "public_id",

@@ -20,7 +20,7 @@ import statistics
 import threading
 import time
 from collections import Counter
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from tests.bench.stack import Stack, wait_for
 
@@ -86,7 +86,9 @@ class Signer:
     def __init__(self, stack: Stack, sign_path: str, page_path: str):
         self.stack = stack
         self.sign_path = sign_path
-        self.connection = http.client.HTTPConnection("127.0.0.1", stack.web_port, timeout=10)
+        # As visitors reach the site (through nginx, where the stack has it).
+        port = urlsplit(stack.base_url).port
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         self.cookie, self.token = self._credentials(page_path)
 
     def _credentials(self, page_path: str) -> tuple[str, str]:
