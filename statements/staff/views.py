@@ -30,6 +30,7 @@ from statements.models import (
     StaffRole,
     Statement,
 )
+from statements.outbox import selectors as outbox_selectors
 from statements.staff import accounts, audit, selectors, services
 from statements.staff.access import ROLE_GROUPS, has_totp, staff_required, staff_role
 from statements.staff.charts import day_chart
@@ -85,6 +86,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "domains": selectors.trending_domains(since=hour_ago, statement_id=statement_id),
         "ip_hashes": selectors.trending_ip_hashes(since=hour_ago, statement_id=statement_id),
         "can_invalidate": request.user.has_perm("statements.invalidate_signatures"),
+        "outbox": outbox_selectors.outbox_figures(),
+        "refused_emails": outbox_selectors.failed_emails(limit=10),
     }
     return render(request, "staff/dashboard.html", context)
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 from statements.models import Signature
 from statements.staff.charts import day_chart, trimmed
 from tests.factories import OrganisationFactory, SignatureFactory
+from tests.outbox.test_watching import backlog
 
 State = Signature.State
 
@@ -112,3 +113,14 @@ def test_moderators_see_no_invalidation_links(moderator_client, statement):
     SignatureFactory(statement=statement, email="a@burst.example")
     body = moderator_client.get(reverse("staff:home")).content.decode()
     assert reverse("staff:invalidations") not in body
+
+
+def test_the_dashboard_shows_the_backlog_and_what_was_refused(moderator_client, statement):
+    refused = backlog(statement)
+    response = moderator_client.get(reverse("staff:home"))
+    body = response.content.decode()
+    assert "3 emails waiting to be sent" in body
+    assert "the oldest for 12\xa0minutes" in body
+    assert "1 email refused by the mail server or given up on" in body
+    assert "recipient refused (550)" in body
+    assert reverse("staff:signature", args=[refused.signature_id]) in body
