@@ -189,6 +189,7 @@ def _invalidation(what: str, data: dict, actor: str) -> str:
         "done": _("Invalidation run #%(run)s finished: %(changed)s signatures invalidated."),
         "cancelled": _("Invalidation run #%(run)s stopped: %(changed)s signatures invalidated."),
         "revert": _("%(actor)s asked to undo invalidation run #%(run)s."),
+        "revert_resumed": _("%(actor)s resumed undoing invalidation run #%(run)s."),
         "reverted": _("Invalidation run #%(run)s undone: %(restored)s signatures restored."),
     }
     if what in sentences:

@@ -484,26 +484,47 @@ REVERTIBLE = frozenset({RunState.DONE, RunState.CANCELLED, RunState.FAILED})
 @transaction.atomic(durable=True)
 def invalidation_revert(*, run_id: int, actor) -> bool:
     """Queue the undoing of a finished invalidation. `reverted_at` records the request; the
-    state becomes REVERTED once every signature is restored. Asking twice queues it once."""
+    state becomes REVERTED once every signature is restored.
+
+    The revert runs in bounded chunks, a task at a time (see `invalidation_revert_process`).
+    Asking again while it is unfinished resumes it — say its chain of tasks was lost with a
+    worker — from the start, which is safe: a signature already restored no longer matches,
+    and each chunk locks its rows."""
     from statements.staff.tasks import invalidation_revert_execute
 
     run = InvalidationRun.objects.select_for_update().get(pk=run_id)
-    if run.state not in REVERTIBLE or run.reverted_at is not None or not run.changed_count:
+    if run.state not in REVERTIBLE or not run.changed_count:
         return False
-    run.reverted_at = timezone.now()
-    run.save(update_fields=["reverted_at"])
-    AuditEvent.objects.create(actor=actor, action="invalidation.revert", data={"run": run.pk})
+    if run.reverted_at is None:
+        run.reverted_at = timezone.now()
+        run.save(update_fields=["reverted_at"])
+        action = "invalidation.revert"
+    else:
+        action = "invalidation.revert_resumed"
+    AuditEvent.objects.create(actor=actor, action=action, data={"run": run.pk})
     invalidation_revert_execute.delay_on_commit(run.pk)
     return True
 
 
-def invalidation_revert_process(*, run_id: int, chunk_size: int = 500) -> int:
+@dataclass(frozen=True)
+class RevertProgress:
+    restored: int  # by this call
+    after: int | None  # where the next call starts; None once the run is reverted
+
+
+def invalidation_revert_process(
+    *, run_id: int, after: int = 0, chunk_size: int = 500, max_chunks: int | None = None
+) -> RevertProgress:
     """Restore each signature the run changed to the state it had, unless someone decided on
     it since (its latest state change is no longer the run's): that later decision stands.
-    Returns how many were restored."""
+
+    Works through the run's audit events in order, from the one after `after`, one committed
+    chunk at a time, for at most `max_chunks` chunks: the caller goes on from the returned
+    position (the task queues itself again), so no task nears its time limit however many
+    signatures the run changed, and a revert stopped anywhere can go on or start over."""
     run = InvalidationRun.objects.get(pk=run_id)
     if run.state == RunState.REVERTED:
-        return 0
+        return RevertProgress(0, None)
     actor_id = (
         AuditEvent.objects.filter(action="invalidation.revert", data__run=run_id)
         .order_by("-pk")
@@ -511,18 +532,23 @@ def invalidation_revert_process(*, run_id: int, chunk_size: int = 500) -> int:
         .first()
     )
     restored = 0
-    after = 0
-    while True:
-        count, after = _revert_chunk(run, actor_id, after, chunk_size)
+    chunks = 0
+    position: int | None = after
+    while position is not None and (max_chunks is None or chunks < max_chunks):
+        count, position = _revert_chunk(run, actor_id, position, chunk_size)
         restored += count
-        if after is None:
-            break
+        chunks += 1
+    if position is not None:
+        return RevertProgress(restored, position)
     with transaction.atomic():
         InvalidationRun.objects.filter(pk=run_id).update(state=RunState.REVERTED)
+        total = AuditEvent.objects.filter(
+            action="invalidation.restore", data__run=run_id
+        ).count()
         AuditEvent.objects.create(
-            action="invalidation.reverted", data={"run": run_id, "restored": restored}
+            action="invalidation.reverted", data={"run": run_id, "restored": total}
         )
-    return restored
+    return RevertProgress(restored, None)
 
 
 @transaction.atomic

@@ -450,6 +450,10 @@ def invalidation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_revert": run.state in services.REVERTIBLE
         and run.reverted_at is None
         and run.changed_count > 0,
+        # A revert whose chain of background tasks stopped can be set going again.
+        "can_resume_revert": run.state in services.REVERTIBLE
+        and run.reverted_at is not None
+        and run.changed_count > 0,
         "events": [
             (event, audit.describe(event))
             for event in AuditEvent.objects.filter(
