@@ -34,6 +34,10 @@ REPLICA_MODELS = frozenset(
         "statements.demand",
         "statements.demandtranslation",
         "statements.signature",
+        # The outbox's figures on the dashboard. Its relay and senders read it in
+        # transactions or outside replica_reads(), so they always see the primary.
+        "outbox.email",
+        "outbox.handoff",
     }
 )
 

@@ -186,16 +186,18 @@ def release(emails: list[Email], error: str) -> None:
 def take(*, claim: str, ids: list[int]) -> list[Email]:
     """The rows of this claim that are still unsent, held for SEND_LEASE. A stale task (its
     rows were claimed again) gets nothing; a redelivered one gets what it had not sent."""
-    held = Email.objects.filter(pk__in=ids, claim=claim, state=State.QUEUED).update(
-        due_at=timezone.now() + SEND_LEASE
-    )
-    if not held:
-        return []
-    return list(
-        Email.objects.filter(pk__in=ids, claim=claim, state=State.QUEUED)
-        .select_related("signature__statement", "export__statement", "export__requested_by")
-        .order_by("pk")
-    )
+    # One transaction, so the rows are read where they were just updated (the primary).
+    with transaction.atomic():
+        held = Email.objects.filter(pk__in=ids, claim=claim, state=State.QUEUED).update(
+            due_at=timezone.now() + SEND_LEASE
+        )
+        if not held:
+            return []
+        return list(
+            Email.objects.filter(pk__in=ids, claim=claim, state=State.QUEUED)
+            .select_related("signature__statement", "export__statement", "export__requested_by")
+            .order_by("pk")
+        )
 
 
 class _Batch:

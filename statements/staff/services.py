@@ -542,9 +542,7 @@ def invalidation_revert_process(
         return RevertProgress(restored, position)
     with transaction.atomic():
         InvalidationRun.objects.filter(pk=run_id).update(state=RunState.REVERTED)
-        total = AuditEvent.objects.filter(
-            action="invalidation.restore", data__run=run_id
-        ).count()
+        total = AuditEvent.objects.filter(action="invalidation.restore", data__run=run_id).count()
         AuditEvent.objects.create(
             action="invalidation.reverted", data={"run": run_id, "restored": total}
         )

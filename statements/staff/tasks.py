@@ -26,8 +26,6 @@ def invalidation_revert_execute(run_id: int, after: int = 0) -> None:
     """A bounded slice of a revert; the next slice is queued once this one has committed."""
     from statements.staff.services import invalidation_revert_process
 
-    progress = invalidation_revert_process(
-        run_id=run_id, after=after, max_chunks=CHUNKS_PER_TASK
-    )
+    progress = invalidation_revert_process(run_id=run_id, after=after, max_chunks=CHUNKS_PER_TASK)
     if progress.after is not None:
         invalidation_revert_execute.delay_on_commit(run_id, progress.after)
