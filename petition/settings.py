@@ -346,6 +346,9 @@ ACCOUNT_ADAPTER = "statements.staff.adapter.StaffAccountAdapter"
 # A staff account keeps the one address it was invited with: a further address is how one
 # account could claim an invitation meant for another (statements/staff/accounts.py).
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1
+# Sign-up is closed: nothing to invite an unknown address to, and no reason to let anyone make
+# the site email any address. The reset page answers the same either way.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_FORMS = {"add_email": "statements.staff.allauth_forms.StaffAddEmailForm"}
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
