@@ -78,6 +78,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Request ids, request metrics, and the health and metrics endpoints (ops/middleware.py).
     "ops.middleware.OperationsMiddleware",
+    # Bodies checked from their headers before anything reads them: no file where none is
+    # expected, nothing larger than its route takes (statements/bodies.py).
+    "statements.bodies.RequestBodyLimitMiddleware",
     # The public statement pages (the page, counts.json, the sign and confirmation forms)
     # through a short stack: this list less what they never use (sessions, users, messages),
     # for visitors without a session; see statements/hotpaths.py.
@@ -316,6 +319,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$", r"^metrics$"]
 # Form posts larger than this are refused before they reach a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+# Where a file is expected (the paper-signature import, the admin), bodies up to this size.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", 20) * 1024 * 1024
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",

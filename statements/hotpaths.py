@@ -59,6 +59,7 @@ COUNTS = "statements:counts_json"
 # What becomes of each middleware of the site on the short path.
 KNOWN = {
     "ops.middleware.OperationsMiddleware": "runs before this one, around it",
+    "statements.bodies.RequestBodyLimitMiddleware": "runs before this one",
     f"{__name__}.PublicReadsMiddleware": "this one",
     "django.middleware.security.SecurityMiddleware": "run, and headers copied",
     "django.middleware.csp.ContentSecurityPolicyMiddleware": "header copied (no nonce used)",
