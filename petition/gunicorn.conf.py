@@ -58,6 +58,9 @@ if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
                 "stream": "ext://sys.stdout",
             },
         },
+        # gunicorn adds this dictionary to its own defaults key by key: "root" names a handler
+        # of the defaults, replaced above, so it is named again here.
+        "root": {"handlers": ["error"], "level": "INFO"},
         "loggers": {
             "gunicorn.error": {"handlers": ["error"], "level": "INFO", "propagate": False},
             "gunicorn.access": {"handlers": ["access"], "level": "INFO", "propagate": False},

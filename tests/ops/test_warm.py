@@ -1,6 +1,7 @@
 """A fresh web process answers its first request as fast as its tenth: gunicorn, started the
 one way (petition/gunicorn.conf.py), loads the site before it takes traffic."""
 
+import json
 import socket
 import statistics
 import time
@@ -66,3 +67,39 @@ def test_first_request_is_as_fast_as_the_tenth(fresh_server):
         assert times[0] < later + FIRST_REQUEST_BOUND, (path, times)
     text = log.read_text()
     assert "starting without it" not in text and "starting cold" not in text, text
+
+
+def test_json_logs_from_gunicorn_and_the_site(
+    statement, transactional_db, redis_server_url, tmp_path
+):
+    """LOG_FORMAT=json: gunicorn's own lines, its access log and the site's lines are JSON."""
+    port = _free_port()
+    server = WebServer(
+        port=port,
+        env=web_env(
+            _worker_database_url(),
+            f"{redis_server_url}/5",
+            port,
+            REDIS_CACHE_DB="6",
+            STATIC_ROOT=str(tmp_path / "static"),
+            LOG_FORMAT="json",
+            WEB_ACCESS_LOG="-",
+        ),
+    )
+    server.manage("collectstatic", "--noinput")
+    log = tmp_path / "gunicorn.log"
+    server.start(log, workers=1)
+    try:
+        _timed_get(port, "/healthz/live")
+    finally:
+        server.stop()
+    lines = [line for line in log.read_text().splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines if line.startswith("{")]
+    messages = " ".join(record["message"] for record in records)
+    assert "Booting worker" in messages  # gunicorn's own
+    assert "process warmed" in messages  # the site's
+    access = [r for r in records if r["logger"] == "gunicorn.access"]
+    assert any("/healthz/live" in r["message"] for r in access), access
+    # Every line gunicorn and the site wrote is JSON (Python's own warnings aside).
+    others = [line for line in lines if not line.startswith("{")]
+    assert all("Warning" in line or line.startswith(" ") for line in others), others
