@@ -93,6 +93,7 @@ def _columns(names: dict[str, str]) -> list:
         UtcTimestampText("confirmed_at"),
         UtcTimestampText("decided_at"),
         Neutralised("source"),
+        Neutralised(Coalesce(F("referrer__code"), Value(""))),
     ]
 
 

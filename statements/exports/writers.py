@@ -68,6 +68,7 @@ TABLE_HEADER = (
     "confirmed_at",
     "decided_at",
     "source",
+    "referrer",
 )
 
 
@@ -374,6 +375,7 @@ def osdi_record(row: tuple, names: dict[str, str]) -> dict:
         confirmed_at,
         decided_at,
         source,
+        referrer,
     ) = row
     custom = {
         "signatory_type": kind,
@@ -384,6 +386,7 @@ def osdi_record(row: tuple, names: dict[str, str]) -> dict:
         "language": language,
         "country_name": names.get(country, country),
         "source": source,
+        "referrer": referrer,
     }
     if kind == "organisation":
         custom.update(

@@ -30,6 +30,7 @@ from statements.models import (
     StaffRole,
     Statement,
 )
+from statements.partners.selectors import signatures_by_referrer
 from statements.staff import accounts, selectors, services
 from statements.staff.access import ROLE_GROUPS, has_totp, staff_required, staff_role
 from statements.staff.charts import bar_chart
@@ -82,6 +83,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "domains": selectors.trending_domains(since=hour_ago, statement_id=statement_id),
         "ip_hashes": selectors.trending_ip_hashes(since=hour_ago, statement_id=statement_id),
         "can_invalidate": request.user.has_perm("statements.invalidate_signatures"),
+        "referrers": signatures_by_referrer(statement_id),
     }
     return render(request, "staff/dashboard.html", context)
 

@@ -48,6 +48,7 @@ def expected_table(signatures, language: str = "es") -> list[dict]:
                 "confirmed_at": s.confirmed_at,
                 "decided_at": s.decided_at,
                 "source": s.source,
+                "referrer": s.referrer.code if s.referrer_id else "",
             }
         )
     return rows

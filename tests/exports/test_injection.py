@@ -67,6 +67,7 @@ def _row(pk: int, texts: list[str]) -> tuple:
         None,
         None,
         t[9],
+        t[10],
     )
 
 
