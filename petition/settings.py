@@ -391,6 +391,9 @@ IP_HASH_KEY = env_str("IP_HASH_KEY", "")
 PRIVACY_NOTICE_VERSION = "2026-11"
 COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 10)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 10)
+# The picture a shared link shows (title and count) is drawn at most this often per
+# statement and language, and kept this long by crawlers and shared caches.
+OG_IMAGE_SECONDS = env_int("OG_IMAGE_SECONDS", 300)
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
