@@ -39,7 +39,7 @@ def partner_site(live_server):
     frame_url = f"{live_server.url}/kk/embed/kazakhstan-2022/?ref=metal-kz"
     page = (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Metalworkers</title>'
-        '</head><body><main><h1>Metalworkers for Kazakhstan</h1>'
+        "</head><body><main><h1>Metalworkers for Kazakhstan</h1>"
         f'<iframe src="{frame_url}" title="Sign the statement" width="560" height="1500">'
         "</iframe></main></body></html>"
     ).encode()

@@ -15,7 +15,7 @@ def test_referral_codes_are_exported(statement, organiser, build):
     OrganisationFactory(statement=statement, organisation_name="Union Org", referrer=union)
 
     header, rows = read_csv(file_bytes(build(statement, "csv")))
-    assert header[-1] == "referrer"
+    assert header[header.index("source_name") + 1] == "referrer"
     assert {(r["full_name"], r["referrer"]) for r in rows if r["kind"] == "individual"} == {
         ("Direct Signer", ""),
         ("Embedded Signer", "metal-kz"),
@@ -23,6 +23,9 @@ def test_referral_codes_are_exported(statement, organiser, build):
     _, rows = read_xlsx(file_bytes(build(statement, "xlsx")))
     assert sorted(r["referrer"] for r in rows) == ["", "metal-kz", "metal-kz"]
     records = json.loads(file_bytes(build(statement, "json")))["_embedded"]["osdi:signatures"]
-    by_name = {r["custom_fields"]["full_name"]: r["custom_fields"]["referrer"] for r in records}
+    by_name = {
+        r["person"]["custom_fields"]["full_name"]: r["custom_fields"].get("referrer", "")
+        for r in records
+    }
     assert by_name["Embedded Signer"] == "metal-kz"
     assert by_name["Direct Signer"] == ""

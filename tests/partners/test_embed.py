@@ -78,7 +78,9 @@ def test_the_embed_is_shared_per_language_and_code(client, partner):
     assert unknown.status_code == 302 and unknown.url == EMBED
 
 
-def test_signing_through_the_frame_keeps_the_referral(client, partner, django_capture_on_commit_callbacks):
+def test_signing_through_the_frame_keeps_the_referral(
+    client, partner, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             SIGN,
@@ -105,9 +107,7 @@ def test_updates_are_off_unless_asked_for(client, partner, django_capture_on_com
 
 
 def test_a_cross_site_post_is_refused(client, partner):
-    response = client.post(
-        SIGN, _form(ref="metal-kz"), headers={"Sec-Fetch-Site": "cross-site"}
-    )
+    response = client.post(SIGN, _form(ref="metal-kz"), headers={"Sec-Fetch-Site": "cross-site"})
     assert response.status_code == 403
     assert not Signature.objects.exists()
 
@@ -128,7 +128,9 @@ def test_field_errors_come_back_in_the_frame(client, partner):
 def test_the_same_rate_limits(client, partner, settings):
     settings.SIGN_RATE_IP_BURST = "2/m"
     for _ in range(2):
-        client.post(SIGN, _form(**{"individual-email": "x"}), headers={"Sec-Fetch-Site": "same-origin"})
+        client.post(
+            SIGN, _form(**{"individual-email": "x"}), headers={"Sec-Fetch-Site": "same-origin"}
+        )
     response = client.post(SIGN, _form(ref="metal-kz"), headers={"Sec-Fetch-Site": "same-origin"})
     assert response.status_code == 429
     assert 'name="ref" value="metal-kz"' in response.text

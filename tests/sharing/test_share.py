@@ -22,7 +22,10 @@ def _fresh_memo():
 
 
 def test_each_network_gets_the_address_and_the_text():
-    links = {link.network: link.href for link in share_links(url=URL, text="Қол қойыңыз", subject="Мәлімдеме")}
+    links = {
+        link.network: link.href
+        for link in share_links(url=URL, text="Қол қойыңыз", subject="Мәлімдеме")
+    }
     assert list(links) == ["telegram", "whatsapp", "vk", "x", "facebook", "email"]
 
     def query(href):
@@ -51,7 +54,7 @@ def test_the_confirmation_page_offers_the_share_step(client, statement, settings
     for network in ("whatsapp", "vk", "x", "facebook", "email"):
         assert f'class="share-{network}"' in text
     # No script of theirs on our page.
-    assert "<script" not in text.replace(f'<script src="/static/', "")
+    assert "<script" not in text.replace('<script src="/static/', "")
 
 
 def test_the_statement_page_names_its_share_picture(client, statement, settings):
@@ -63,7 +66,9 @@ def test_the_statement_page_names_its_share_picture(client, statement, settings)
     assert '<meta property="og:image:width" content="1200">' in page
 
 
-def test_the_share_picture_is_a_png_of_the_right_size_and_kept(client, statement, django_assert_max_num_queries):
+def test_the_share_picture_is_a_png_of_the_right_size_and_kept(
+    client, statement, django_assert_max_num_queries
+):
     SignatureFactory.create_batch(3, statement=statement)
     response = client.get("/kk/s/kazakhstan-2022/share.png")
     assert response.status_code == 200 and response["Content-Type"] == "image/png"
