@@ -4,6 +4,8 @@ share page, so no script of theirs runs on ours and nobody is tracked for readin
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django.utils.translation import gettext as _
+
 
 @dataclass(frozen=True)
 class ShareLink:
@@ -33,7 +35,7 @@ def share_links(*, url: str, text: str, subject: str) -> list[ShareLink]:
         # mailto: wants %20 for spaces (RFC 6068), not the "+" of form encoding.
         ShareLink(
             "email",
-            "Email",
+            _("Email"),
             "mailto:?" + urlencode({"subject": subject, "body": with_url}, quote_via=_quote),
         ),
     ]
