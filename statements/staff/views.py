@@ -35,12 +35,18 @@ from statements.staff import accounts, audit, selectors, services
 from statements.staff.access import ROLE_GROUPS, has_totp, staff_required, staff_role
 from statements.staff.charts import day_chart
 from statements.staff.forms import (
+    AuditFilterForm,
     BulkDecisionForm,
+    DashboardForm,
     DecisionForm,
     InvalidationForm,
     InvitationForm,
     JoinForm,
+    PageForm,
     QueueFilterForm,
+    QueuePageForm,
+    SigningSwitchForm,
+    SingleApprovalForm,
 )
 from statements.staff.selectors import QueueFilters
 
@@ -51,7 +57,8 @@ QUEUE_PAGE_SIZE = 50
 def _back(request: HttpRequest, fallback: str) -> str:
     """Where to return after a POST: the page it came from, if it is ours."""
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
+    # A path of ours; anything else (a view name, say) would be looked up by redirect().
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -66,7 +73,8 @@ def _back(request: HttpRequest, fallback: str) -> str:
 @reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     statements = list(Statement.objects.all())
-    chosen = next((s for s in statements if str(s.pk) == request.GET.get("statement")), None)
+    choice = DashboardForm(request.GET)
+    chosen = choice.cleaned_data["statement"] if choice.is_valid() else None
     statement_id = chosen.pk if chosen else None
     hour_ago = timezone.now() - timedelta(hours=1)
     per_day = selectors.signatures_per_day(statement_id=statement_id)
@@ -88,7 +96,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_invalidate": request.user.has_perm("statements.invalidate_signatures"),
         "referrers": signatures_by_referrer(statement_id),
     }
-    return render(request, "staff/dashboard.html", context)
+    return render(request, "staff/dashboard.html", context, status=400 if choice.errors else 200)
 
 
 # --- Moderation -------------------------------------------------------------------------------
@@ -99,8 +107,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def queue(request: HttpRequest) -> HttpResponse:
     filter_form = QueueFilterForm(request.GET)
     filters = filter_form.filters()
+    paging = QueuePageForm(request.GET)
+    valid = paging.is_valid()
     page = Paginator(selectors.moderation_queue(filters), QUEUE_PAGE_SIZE).get_page(
-        request.GET.get("page")
+        paging.cleaned_data.get("page") if valid else 1
     )
     titles = selectors.statement_titles(get_language())
     page.object_list = list(page.object_list)
@@ -122,11 +132,11 @@ def queue(request: HttpRequest) -> HttpResponse:
         "filtered": filters != QueueFilters(),
         "query": query.urlencode(),
         "back": reverse("staff:queue") + ("?" + back.urlencode() if back else ""),
-        "select_all": request.GET.get("select") == "all",
+        "select_all": valid and paging.cleaned_data["select"] == "all",
         "decisions": services.Decision.choices,
         "approvable": services.APPROVABLE,
     }
-    return render(request, "staff/queue.html", context)
+    return render(request, "staff/queue.html", context, status=200 if valid else 400)
 
 
 def _report(request: HttpRequest, outcome: services.BulkOutcome, action: str) -> None:
@@ -160,10 +170,15 @@ def _report(request: HttpRequest, outcome: services.BulkOutcome, action: str) ->
 def queue_decide(request: HttpRequest) -> HttpResponse:
     """The queue's one form: a row's own Approve button, or a decision for the ticked rows."""
     back = _back(request, reverse("staff:queue"))
-    single = request.POST.get("single", "")
-    if single.isdigit():
+    if "single" in request.POST:
+        single = SingleApprovalForm(request.POST)
+        if not single.is_valid():
+            messages.error(request, _("Invalid selection."))
+            return redirect(back)
         outcome = services.signatures_moderate(
-            signature_ids=[int(single)], action=services.Decision.APPROVE, actor=request.user
+            signature_ids=[single.cleaned_data["single"]],
+            action=services.Decision.APPROVE,
+            actor=request.user,
         )
         _report(request, outcome, services.Decision.APPROVE)
         return redirect(back)
@@ -281,7 +296,11 @@ def statement_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def statement_signing(request: HttpRequest, pk: int) -> HttpResponse:
     statement = get_object_or_404(Statement, pk=pk)
-    signing_open = request.POST.get("signing_open") == "1"
+    switch = SigningSwitchForm(request.POST)
+    if not switch.is_valid():
+        messages.error(request, _("Invalid selection."))
+        return redirect("staff:statements")
+    signing_open = switch.cleaned_data["signing_open"]
     changed = services.statement_signing_set(
         statement_id=statement.pk, signing_open=signing_open, actor=request.user
     )
@@ -421,9 +440,12 @@ def invalidations(request: HttpRequest) -> HttpResponse:
     else:
         # Links from the dashboard pre-fill a condition (?email_domain=… or ?ip_hash=…).
         form = InvalidationForm(initial=request.GET.dict())
+    paging = PageForm(request.GET)
+    valid = paging.is_valid()
     runs = Paginator(InvalidationRun.objects.select_related("created_by", "statement"), 25)
-    context = {"form": form, "runs": runs.get_page(request.GET.get("page"))}
-    return render(request, "staff/invalidations.html", context, status=400 if form.errors else 200)
+    context = {"form": form, "runs": runs.get_page(paging.cleaned_data["page"] if valid else 1)}
+    status = 400 if form.errors or not valid else 200
+    return render(request, "staff/invalidations.html", context, status=status)
 
 
 @staff_required(INVALIDATE)
@@ -493,10 +515,12 @@ def invalidation_revert(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
     events = AuditEvent.objects.select_related("actor", "signature")
-    action = request.GET.get("action", "").strip()[:50]
+    query = AuditFilterForm(request.GET)
+    valid = query.is_valid()
+    action = query.cleaned_data["action"].strip() if valid else ""
     if action:
         events = events.filter(action__startswith=action)
-    page = Paginator(events, 100).get_page(request.GET.get("page"))
+    page = Paginator(events, 100).get_page(query.cleaned_data["page"] if valid else 1)
     actions = (
         AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:100]
     )
@@ -508,4 +532,4 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "actions": audit.action_choices(actions),
         "query": urlencode({"action": action}) if action else "",
     }
-    return render(request, "staff/audit.html", context)
+    return render(request, "staff/audit.html", context, status=200 if valid else 400)
