@@ -38,7 +38,7 @@ def test_an_ipv4_client_behind_an_ipv6_socket_is_that_ipv4_client(rf):
 
 @pytest.mark.parametrize("pair", [MAPPED, TEREDO], ids=["mapped", "teredo"])
 def test_one_wrapped_client_cannot_spend_everyones_budget(client, statement, settings, pair):
-    settings.SIGN_RATE_IP_BURST = "3/m"
+    settings.SIGN_RATE_IP_BURST = "3/h"  # an hour: no window boundary mid-test
     first, second = pair
     statuses = [
         client.post(SIGN_URL, individual(n), REMOTE_ADDR=first).status_code for n in range(4)
@@ -48,7 +48,7 @@ def test_one_wrapped_client_cannot_spend_everyones_budget(client, statement, set
 
 
 def test_a_6to4_site_is_one_client_across_its_subnets(client, statement, settings):
-    settings.SIGN_RATE_IP_BURST = "3/m"
+    settings.SIGN_RATE_IP_BURST = "3/h"  # an hour: no window boundary mid-test
     statuses = [
         client.post(SIGN_URL, individual(n), REMOTE_ADDR=SIXTOFOUR[n % 2]).status_code
         for n in range(4)
@@ -73,7 +73,7 @@ def dead_redis_cache(settings):
 def test_with_redis_down_the_sign_limits_still_hold_per_process(
     client, statement, settings, dead_redis_cache, caplog
 ):
-    settings.SIGN_RATE_IP_BURST = "3/m"
+    settings.SIGN_RATE_IP_BURST = "3/h"  # an hour: no window boundary mid-test
     statuses = [client.post(SIGN_URL, individual(n)).status_code for n in range(5)]
     assert statuses == [302, 302, 302, 429, 429]
     assert Signature.objects.count() == 3
