@@ -450,6 +450,9 @@ PUBLIC_STALE_SECONDS = env_int("PUBLIC_STALE_SECONDS", 3)
 # How long a shared cache may keep serving a public page while the site answers with errors
 # (stale-if-error): the statement stays readable through an outage.
 PUBLIC_STALE_IF_ERROR_SECONDS = env_int("PUBLIC_STALE_IF_ERROR_SECONDS", 86400)
+# The picture a shared link shows (title and count) is drawn at most this often per
+# statement and language, and kept this long by crawlers and shared caches.
+OG_IMAGE_SECONDS = env_int("OG_IMAGE_SECONDS", 300)
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"

@@ -10,6 +10,7 @@ from statements.models import (
     AuditEvent,
     Demand,
     DemandTranslation,
+    Partner,
     Signature,
     Statement,
     StatementTranslation,
@@ -92,4 +93,16 @@ class AuditEventAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Partner)
+class PartnerAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["name", "code"]
+    fields = ["name", "code", "origins", "active"]
+
+    def has_delete_permission(self, request, obj=None):
+        # Signatures keep their referrer: a partner that stops is made inactive instead.
         return False

@@ -90,11 +90,17 @@ class SignForm(forms.Form):
         label=_("I have read the privacy notice and agree that my data is processed as it says."),
         error_messages={"required": _("Please agree to the privacy notice to sign.")},
     )
+    # Separate from signing and from the consent above: nobody gets news for having signed.
+    wants_updates = forms.BooleanField(
+        label=_("Send me news about this campaign by email"),
+        help_text=_("Optional. Every message has a link that stops them with one click."),
+        required=False,
+    )
 
     def is_bot(self) -> bool:
         return bool(self.data.get(self.add_prefix("nickname")))
 
-    def to_data(self, *, language: str) -> SignatureData:
+    def to_data(self, *, language: str, referrer_id: int | None = None) -> SignatureData:
         cd = self.cleaned_data
         return SignatureData(
             kind=self.kind,
@@ -112,6 +118,8 @@ class SignForm(forms.Form):
             authorised=cd.get("authorised", False),
             language=language,
             consent_version=settings.PRIVACY_NOTICE_VERSION,
+            wants_updates=cd.get("wants_updates", False),
+            referrer_id=referrer_id,
         )
 
 
@@ -126,6 +134,7 @@ class IndividualSignForm(SignForm):
         "comment",
         "show_publicly",
         "consent",
+        "wants_updates",
         "nickname",
     ]
 
@@ -173,6 +182,7 @@ class OrganisationSignForm(SignForm):
         "comment",
         "authorised",
         "consent",
+        "wants_updates",
         "nickname",
     ]
 

@@ -297,6 +297,21 @@ class Signature(models.Model):
     email_count = models.PositiveSmallIntegerField(default=0)
     delivery_error = models.CharField(max_length=SIGNATURE_LIMITS["delivery_error"], blank=True)
 
+    # The partner whose embedded form it came through (`?ref=`), for organisers' figures.
+    referrer = models.ForeignKey(
+        "statements.Partner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="signatures",
+        verbose_name=_("referred by"),
+    )
+    # Campaign updates: a choice of its own, never implied by signing; when it was given (the
+    # notice version shown is consent_version) and when it was taken back.
+    wants_updates = models.BooleanField(_("wants campaign updates"), default=False)
+    updates_consent_at = models.DateTimeField(null=True, blank=True)
+    updates_stopped_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         verbose_name = _("signature")
         verbose_name_plural = _("signatures")
@@ -542,3 +557,5 @@ class SignatoryExport(models.Model):
 # Models of the statements app that live beside the code that uses them.
 from statements.opendata.models import SignatureHour  # noqa: E402, F401
 from statements.paper.models import PaperImport  # noqa: E402, F401
+from statements.partners.models import Partner  # noqa: E402, F401
+from statements.updates.models import CampaignUpdate, CampaignUpdateText  # noqa: E402, F401

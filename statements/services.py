@@ -54,6 +54,10 @@ class SignatureData:
     website: str = ""
     contact_role: str = ""
     authorised: bool = False
+    # The partner's embedded form it came through, if any (statements.partners).
+    referrer_id: int | None = None
+    # Campaign updates asked for, on a checkbox of its own.
+    wants_updates: bool = False
 
 
 def ip_hash(client_ip: str) -> str:
@@ -108,6 +112,9 @@ REPLACED_FIELDS = (
     "consent_at",
     "ip_hash",
     "created_at",
+    "referrer",
+    "wants_updates",
+    "updates_consent_at",
     "delivery_error",
     # A new public id, so the links sent for the old details stop working: a link confirms
     # what it was sent for.
@@ -141,6 +148,9 @@ def _new_signature(statement: Statement, data: SignatureData, client_ip: str) ->
         ip_hash=ip_hash(client_ip) if client_ip else "",
         created_at=now,
         email_count=1,
+        referrer_id=data.referrer_id,
+        wants_updates=data.wants_updates,
+        updates_consent_at=now if data.wants_updates else None,
     )
 
 

@@ -13,6 +13,8 @@ from statements.models import Signature
 
 CONFIRM = "confirm"
 WITHDRAW = "withdraw"
+# Stops campaign updates; never expires, as RFC 8058 wants the link in an old message to work.
+UNSUBSCRIBE = "unsubscribe"
 
 
 class TokenExpired(Exception):
@@ -31,7 +33,7 @@ def make_token(signature: Signature, action: str) -> str:
     return _signer(action).sign(signature.public_id.hex)
 
 
-def read_token(token: str, action: str, max_age: timedelta) -> uuid.UUID:
+def read_token(token: str, action: str, max_age: timedelta | None) -> uuid.UUID:
     try:
         value = _signer(action).unsign(token, max_age=max_age)
     except signing.SignatureExpired as exc:

@@ -7,6 +7,9 @@ from statements import views
 from statements.exports import public
 from statements.opendata import views as opendata
 from statements.opendata.views import allow_any_origin
+from statements.partners import embed
+from statements.sharing.views import share_image
+from statements.updates.public import unsubscribe
 
 app_name = "statements"
 
@@ -16,6 +19,11 @@ urlpatterns = [
     path("s/<slug:slug>/sign/", views.sign, name="sign"),
     path("s/<slug:slug>/thanks/", views.thanks, name="thanks"),
     path("s/<slug:slug>/signatories/", views.signatories, name="signatories"),
+    path("s/<slug:slug>/share.png", share_image, name="share_image"),
+    # The sign form that partner sites frame (statements/partners/embed.py).
+    path("embed/<slug:slug>/", embed.embed, name="embed"),
+    path("embed/<slug:slug>/sign/", embed.embed_sign, name="embed_sign"),
+    path("embed/<slug:slug>/thanks/", embed.embed_thanks, name="embed_thanks"),
     path(
         "s/<slug:slug>/signatories.csv",
         allow_any_origin(public.signatories_csv),
@@ -28,6 +36,7 @@ urlpatterns = [
     ),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("withdraw/<str:token>/", views.withdraw, name="withdraw"),
+    path("updates/stop/<str:token>/", unsubscribe, name="unsubscribe"),
     path("privacy/", views.privacy, name="privacy"),
 ]
 

@@ -28,17 +28,18 @@ from statements.forms import SIGN_FORMS
 from statements.http import client_ip, ip_bucket, sign_rate_limited
 from statements.models import Signature
 from statements.normalise import email_key, search_text
+from statements.sharing.links import share_links
 
 logger = logging.getLogger(__name__)
 
 Kind = Signature.Kind
 
 
-def _chosen_kind(value: str | None) -> str:
+def chosen_kind(value: str | None) -> str:
     return Kind.ORGANISATION if value == Kind.ORGANISATION else Kind.INDIVIDUAL
 
 
-def _kinds() -> list[tuple[str, str]]:
+def sign_kinds() -> list[tuple[str, str]]:
     return [
         (Kind.INDIVIDUAL, _("I sign as an individual")),
         (Kind.ORGANISATION, _("I sign on behalf of an organisation")),
@@ -52,7 +53,7 @@ def _statement_page(request, statement, *, kind: str, form=None, notice="", stat
         # None for the empty form: its fields come from a cached fragment (detail.html).
         "form": form,
         "kind": kind,
-        "kinds": _kinds(),
+        "kinds": sign_kinds(),
         "counts": counts,
         "progress": goals.progress(counts, statement.signature_goal),
         "latest": selectors.latest_endorsements_cached(statement),
@@ -68,7 +69,7 @@ def _statement_page(request, statement, *, kind: str, form=None, notice="", stat
 @require_safe
 def statement_detail(request: HttpRequest, slug: str | None = None) -> HttpResponse:
     statement = selectors.statement_get_cached(slug)
-    return _statement_page(request, statement, kind=_chosen_kind(request.GET.get("as")))
+    return _statement_page(request, statement, kind=chosen_kind(request.GET.get("as")))
 
 
 # How old the statement row read for a sign POST may be: closing signing takes effect within
@@ -84,33 +85,48 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
         # A reload of the address a form was sent to, or a form sent to an address of old
         # (redirected to its language, which turns the POST into a GET): back to the form.
         return redirect(reverse("statements:detail", kwargs={"slug": slug}) + "#sign")
+
+    def page(statement, *, form, kind, status, notice=""):
+        return _statement_page(
+            request, statement, form=form, kind=kind, status=status, notice=notice
+        )
+
+    return sign_submission(
+        request, slug, page=page, thanks=reverse("statements:thanks", kwargs={"slug": slug})
+    )
+
+
+def sign_submission(
+    request: HttpRequest, slug: str, *, page, thanks: str, referrer_id: int | None = None
+) -> HttpResponse:
+    """A sign POST, for the statement page's form and the embedded one alike: the same
+    checks, rate limits and service. `page(statement, form=, kind=, status=, notice=)`
+    renders the form again with its errors; `thanks` is where a signer goes next."""
     statement = selectors.statement_get_cached(slug, seconds=SIGNING_STATE_SECONDS)
-    kind = _chosen_kind(request.POST.get("kind"))
+    kind = chosen_kind(request.POST.get("kind"))
     form = SIGN_FORMS[kind](request.POST, prefix=kind)
     if not statement.accepts_signatures:
         notice = _("Signing is closed for this statement.")
-        return _statement_page(request, statement, form=form, kind=kind, status=403, notice=notice)
+        return page(statement, form=form, kind=kind, status=403, notice=notice)
     valid = form.is_valid()
     # Every POST spends the client's budget, valid or not; a valid one also spends its
     # address's budget (all in one round trip to the cache).
     if sign_rate_limited(request, email_key(form.cleaned_data["email"]) if valid else None):
         notice = _("Too many attempts. Please wait a few minutes and try again.")
-        return _statement_page(request, statement, form=form, kind=kind, status=429, notice=notice)
+        return page(statement, form=form, kind=kind, status=429, notice=notice)
     if not valid:
-        return _statement_page(request, statement, form=form, kind=kind, status=400)
+        return page(statement, form=form, kind=kind, status=400)
     if not form.is_bot():
         try:
             services.signature_create(
                 statement=statement,
-                data=form.to_data(language=get_language()),
+                data=form.to_data(language=get_language(), referrer_id=referrer_id),
                 client_ip=client_ip(request),
             )
         except services.SigningClosed:
             notice = _("Signing is closed for this statement.")
-            return _statement_page(
-                request, statement, form=form, kind=kind, status=403, notice=notice
-            )
-    return redirect("statements:thanks", slug=statement.slug)
+            return page(statement, form=form, kind=kind, status=403, notice=notice)
+    return redirect(thanks)
 
 
 @shared
@@ -163,11 +179,27 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     st = selectors.statement_text_cached(statement, get_language())
     if request.method == "POST":
         state = services.signature_confirm(signature_id=pk).state
-        return render(request, "statements/confirmed.html", {"st": st, "state": state})
+        return _confirmed_page(request, st, state)
     if state != Signature.State.PENDING:
-        return render(request, "statements/confirmed.html", {"st": st, "state": state})
+        return _confirmed_page(request, st, state)
     context = {"st": st, "signer": dict(zip(CONFIRM_DETAILS, details, strict=True))}
     return render(request, "statements/confirm.html", context)
+
+
+def _confirmed_page(request: HttpRequest, st, state: str) -> HttpResponse:
+    """Thanks, and the share step: links to each network's own share page, built here."""
+    url = settings.SITE_URL + reverse("statements:detail", kwargs={"slug": st.statement.slug})
+    context = {
+        "st": st,
+        "state": state,
+        "share_url": url,
+        "share_links": share_links(
+            url=url,
+            text=_("I have signed “%(title)s”. Sign it too:") % {"title": st.text.title},
+            subject=st.text.title,
+        ),
+    }
+    return render(request, "statements/confirmed.html", context)
 
 
 @never_cache

@@ -259,3 +259,24 @@ def test_head_and_404_through_the_proxy(site):
     status, headers, _ = site.get("/en/s/no-such-statement/")
     assert status == 404 and "no-store" in headers["cache-control"]
     assert site.get("/en/s/no-such-statement/")[1]["x-cache-status"] == "MISS"
+
+
+@pytest.mark.slow
+def test_the_embedded_form_is_shared_per_language_and_code(site):
+    from statements.models import Partner
+
+    Partner.objects.create(name="Union", code="metal-kz", origins="https://metal.example.kz")
+    embed = "/kk/embed/kazakhstan-2022/"
+    status, headers, first = site.get(embed + "?ref=metal-kz")
+    assert status == 200 and headers["x-cache-status"] in {"MISS", "EXPIRED"}
+    assert "frame-ancestors https://metal.example.kz" in headers["content-security-policy"]
+    assert "x-frame-options" not in headers
+    status, headers, second = site.get(embed + "?ref=metal-kz")
+    assert headers["x-cache-status"] == "HIT" and second == first
+    # Its frame policy is kept with the copy.
+    assert "frame-ancestors https://metal.example.kz" in headers["content-security-policy"]
+    # Another code, or none, is another page; a made-up code is a redirect, never a page.
+    assert site.get(embed)[1]["x-cache-status"] == "MISS"
+    status, headers, _ = site.get(embed + "?ref=made-up")
+    assert status == 302 and headers["location"] == embed
+    assert site.get("/en/embed/kazakhstan-2022/?ref=metal-kz")[1]["x-cache-status"] == "MISS"

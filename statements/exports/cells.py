@@ -62,6 +62,7 @@ TABLE_HEADER = (
     "language",
     "source",
     "source_name",
+    "referrer",
     "created_at",
     "confirmed_at",
     "decided_at",
@@ -122,8 +123,9 @@ _BOOLEAN_TEXT = {True: "true", False: "false"}
     _COMMENT,
     _LANGUAGE,
     _SOURCE,
-) = range(16)
-_TIMESTAMPS = slice(16, 19)
+    _REFERRER,
+) = range(17)
+_TIMESTAMPS = slice(17, 20)
 
 
 def neutralise_column(values: tuple | list) -> tuple | list:
@@ -173,5 +175,6 @@ def table_columns(chunk: list[tuple], names: Names) -> list:
         text(c[_LANGUAGE]),
         text(c[_SOURCE]),
         _named(c[_SOURCE], names.source),
+        text(c[_REFERRER]),
         *c[_TIMESTAMPS],
     ]

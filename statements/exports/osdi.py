@@ -79,6 +79,7 @@ class Records:
             comment,
             language,
             source,
+            referrer,
             created,
             confirmed,
             decided,
@@ -126,6 +127,7 @@ class Records:
                     "country_name": names.country.get(country, country),
                     "source": source,
                     "source_name": names.source.get(source, source),
+                    "referrer": referrer,
                     "confirmed_date": confirmed,
                     "decided_date": decided,
                 }

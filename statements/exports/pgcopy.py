@@ -95,6 +95,7 @@ def _columns(names: Names) -> list:
         Neutralised("language"),
         Neutralised("source"),
         _named("source", names.source),
+        Neutralised(Coalesce(F("referrer__code"), Value(""))),
         IsoTimestamp("created_at"),
         IsoTimestamp("confirmed_at"),
         IsoTimestamp("decided_at"),

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import CharField, FloatField, Func, QuerySet
+from django.db.models import CharField, FloatField, Func, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from statements.models import SignatoryExport, Signature
@@ -94,6 +95,8 @@ EXPORT_FIELDS = (
     "comment",
     "language",
     "source",
+    # The partner's referral code for signatures made through its embedded form, else "".
+    Coalesce("referrer__code", Value("")),
     IsoTimestamp("created_at"),
     IsoTimestamp("confirmed_at"),
     IsoTimestamp("decided_at"),

@@ -57,6 +57,7 @@ class _Template:
     # URLs that carry one): (before, after) the token.
     confirm: tuple[str, str] = ("", "")
     withdraw: tuple[str, str] = ("", "")
+    unsubscribe: tuple[str, str] = ("", "")
 
     def fill(self, values: dict[str, str]) -> tuple[str, str, str]:
         escaped = {name: escape(value) for name, value in values.items()}
@@ -187,7 +188,9 @@ def compose(emails: Iterable[Email]) -> list[Draft]:
     for email in emails:
         draft = Draft(email)
         try:
-            if email.signature_id is not None:
+            if email.kind == Kind.CAMPAIGN_UPDATE:
+                draft.message = _update_message(email, templates)
+            elif email.signature_id is not None:
                 key = _signature_group(email)
                 template = templates.get(key)
                 if template is None:
@@ -205,3 +208,51 @@ def compose(emails: Iterable[Email]) -> list[Draft]:
             draft.skip_reason = str(skip)
         drafts.append(draft)
     return drafts
+
+
+# --- Campaign updates -------------------------------------------------------------------------
+
+# Signatures whose owner confirmed the address and that still stand.
+UPDATE_STATES = frozenset(
+    {SignatureState.CONFIRMED, SignatureState.AWAITING_MODERATION, SignatureState.APPROVED}
+)
+
+
+def _render_update(update, language: str, statement: Statement) -> _Template:
+    """An update in one language, rendered once for every signer who gets it; the one-click
+    stop link (its token is each signer's own) is the only value that differs."""
+    texts = {text.language: text for text in update.texts.all()}
+    text = texts.get(language) or texts[update.original_language]
+    with translation.override(language):
+        context = {
+            "language": language,
+            "subject": text.subject,
+            "body": text.body,
+            "statement_title": _title(statement, language),
+            "statement_url": _absolute("statements:detail", slug=statement.slug),
+            "unsubscribe_url": _marker("unsubscribe_url"),
+        }
+        unsubscribe = _around_token("statements:unsubscribe")
+    subject, text_part, html = render_email("campaign_update", context, language=language)
+    return _Template(_split(subject), _split(text_part), _split(html), unsubscribe=unsubscribe)
+
+
+def _update_message(email: Email, templates: dict) -> FastEmailMessage:
+    signature = email.signature
+    if not signature.email or not signature.wants_updates or signature.state not in UPDATE_STATES:
+        raise _Skip("no longer wants updates")
+    key = (Kind.CAMPAIGN_UPDATE, email.campaign_update_id, email.language)
+    template = templates.get(key)
+    if template is None:
+        template = templates[key] = _render_update(
+            email.campaign_update, email.language, signature.statement
+        )
+    url = tokens.make_token(signature, tokens.UNSUBSCRIBE).join(template.unsubscribe)
+    subject, text, html = template.fill({"unsubscribe_url": url})
+    message = FastEmailMessage.build(subject, text, html, to=signature.email)
+    # RFC 8058: mail programs show an "Unsubscribe" button that POSTs to this https address.
+    message.extra_headers = {
+        "List-Unsubscribe": f"<{url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    return message

@@ -22,8 +22,10 @@ class EmailKind(models.TextChoices):
     ENDORSEMENT_PUBLISHED = "endorsement_published", _("Endorsement published")
     EXPORT_READY = "export_ready", _("Export ready")
     EXPORT_FAILED = "export_failed", _("Export failed")
+    CAMPAIGN_UPDATE = "campaign_update", _("Campaign update")
 
 
+# Rows about a signature (its confirmation, notices): no campaign update attached.
 SIGNATURE_KINDS = frozenset(
     {EmailKind.CONFIRMATION, EmailKind.ALREADY_SIGNED, EmailKind.ENDORSEMENT_PUBLISHED}
 )
@@ -53,6 +55,14 @@ class Email(models.Model):
     export = models.ForeignKey(
         SignatoryExport, on_delete=models.CASCADE, null=True, blank=True, related_name="emails"
     )
+    # A campaign update to one signer: the update says what, the signature to whom.
+    campaign_update = models.ForeignKey(
+        "statements.CampaignUpdate",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="emails",
+    )
     language = models.CharField(_("language"), max_length=10)
     state = models.CharField(
         _("state"), max_length=10, choices=OutboxState.choices, default=OutboxState.QUEUED
@@ -81,11 +91,15 @@ class Email(models.Model):
             models.CheckConstraint(
                 condition=(
                     Q(kind__in=sorted(SIGNATURE_KINDS), signature__isnull=False)
-                    & Q(export__isnull=True)
+                    & Q(export__isnull=True, campaign_update__isnull=True)
                 )
                 | (
                     Q(kind__in=sorted(EXPORT_KINDS), export__isnull=False)
-                    & Q(signature__isnull=True)
+                    & Q(signature__isnull=True, campaign_update__isnull=True)
+                )
+                | (
+                    Q(kind=EmailKind.CAMPAIGN_UPDATE, signature__isnull=False)
+                    & Q(campaign_update__isnull=False, export__isnull=True)
                 ),
                 name="outbox_email_subject_matches_kind",
             ),

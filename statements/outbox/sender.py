@@ -195,7 +195,12 @@ def take(*, claim: str, ids: list[int]) -> list[Email]:
             return []
         return list(
             Email.objects.filter(pk__in=ids, claim=claim, state=State.QUEUED)
-            .select_related("signature__statement", "export__statement", "export__requested_by")
+            .select_related(
+                "signature__statement",
+                "export__statement",
+                "export__requested_by",
+                "campaign_update",
+            )
             .order_by("pk")
         )
 

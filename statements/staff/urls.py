@@ -1,7 +1,9 @@
 from django.urls import include, path
 
 from statements.paper import views as paper
+from statements.partners import views as partners
 from statements.staff import views
+from statements.updates import views as updates
 
 app_name = "staff"
 
@@ -27,6 +29,10 @@ urlpatterns = [
     path("paper/", paper.paper_imports, name="paper"),
     path("paper/<int:pk>/", paper.paper_import_detail, name="paper_import"),
     path("paper/<int:pk>/undo/", paper.paper_import_undo, name="paper_import_undo"),
+    path("partners/", partners.partner_list, name="partners"),
+    path("updates/", updates.update_list, name="updates"),
+    path("updates/<int:pk>/", updates.update_detail, name="update"),
+    path("updates/<int:pk>/send/", updates.update_send, name="update_send"),
     # Signatory exports (organisers only); their views live in statements/exports/.
     path("exports/", include("statements.exports.urls")),
 ]

@@ -31,6 +31,7 @@ from statements.models import (
     Statement,
 )
 from statements.outbox import selectors as outbox_selectors
+from statements.partners.selectors import signatures_by_referrer
 from statements.staff import accounts, audit, selectors, services
 from statements.staff.access import ROLE_GROUPS, has_totp, staff_required, staff_role
 from statements.staff.charts import day_chart
@@ -96,6 +97,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "can_invalidate": request.user.has_perm("statements.invalidate_signatures"),
         "outbox": outbox_selectors.outbox_figures(),
         "refused_emails": outbox_selectors.failed_emails(limit=10),
+        "referrers": signatures_by_referrer(statement_id),
     }
     return render(request, "staff/dashboard.html", context, status=400 if choice.errors else 200)
 

@@ -47,6 +47,7 @@ def expected_table(signatures, language: str = "es") -> list[dict]:
                 "language": s.language,
                 "source": s.source,
                 "source_name": names.source[s.source],
+                "referrer": s.referrer.code if s.referrer_id else "",
                 "created_at": _to_second(s.created_at),
                 "confirmed_at": _to_second(s.confirmed_at),
                 "decided_at": _to_second(s.decided_at),

@@ -91,7 +91,7 @@ def test_xlsx_is_a_spreadsheet_people_can_sort_and_filter(statement, signatures,
     workbook = load_workbook(io.BytesIO(file_bytes(export)))
     sheet = workbook.active
     count = _exported(statement, ALL_STATES).count()
-    last = f"X{count + 1}"
+    last = f"Y{count + 1}"
     # An autofilter over the header and every row; the header stays in view, in bold.
     assert sheet.auto_filter.ref == f"A1:{last}"
     assert sheet.freeze_panes == "A2"
@@ -125,10 +125,10 @@ def test_xlsx_continues_on_further_sheets_past_the_row_limit(
     assert {f"xl/worksheets/sheet{n}.xml" for n in range(1, 5)} <= set(names)
     workbook = load_workbook(io.BytesIO(file_bytes(export)))
     assert [s.auto_filter.ref for s in workbook.worksheets] == [
-        "A1:X4",
-        "A1:X4",
-        "A1:X4",
-        "A1:X3",
+        "A1:Y4",
+        "A1:Y4",
+        "A1:Y4",
+        "A1:Y3",
     ]
     assert [s.title for s in workbook.worksheets] == [
         "Firmantes",

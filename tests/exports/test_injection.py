@@ -64,6 +64,7 @@ def _row(pk: int, texts: list[str]) -> tuple:
         t[8],
         "es",
         t[9],
+        t[10],
         "2022-01-05T10:00:00Z",
         None,
         None,

@@ -8,7 +8,7 @@ from django.db import connection
 
 from statements.exports import cells, csvfile, pgcopy, selectors
 from statements.exports.selectors import export_queryset, iter_chunks
-from statements.models import SignatoryExport
+from statements.models import Partner, SignatoryExport
 from tests.factories import OrganisationFactory, SignatureFactory
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")
@@ -51,6 +51,9 @@ def _both(statement, language="ru", states=("confirmed", "approved", "rejected")
 def test_copy_writes_what_the_python_path_writes(statement, signatures, monkeypatch):
     monkeypatch.setattr(selectors, "CHUNK_SIZE", 4)
     monkeypatch.setattr(pgcopy, "CHUNK_SIZE", 4)
+    # Referral codes: none, a plain one, and one that starts like a formula.
+    partners = [None, Partner.objects.create(name="Union", code="union-kz")]
+    partners.append(Partner.objects.create(name="Dash", code="-dash"))
     for n, text in enumerate(TRICKY):
         SignatureFactory(
             statement=statement,
@@ -60,6 +63,7 @@ def test_copy_writes_what_the_python_path_writes(statement, signatures, monkeypa
             comment=text,
             country=["KZ", "AR", "ES", "ZZ"][n % 4],
             show_publicly=n % 2 == 0,
+            referrer=partners[n % 3],
         )
         OrganisationFactory(
             statement=statement,

@@ -19,8 +19,15 @@ from tests.factories import OrganisationFactory, SignatureFactory
 from tests.statements.test_signing import INDIVIDUAL, SIGN_URL
 
 LANGUAGES = ("es", "en", "ru", "kk")
-# The pages whose answers are personal to a link (confirm, withdraw) or that only redirect.
-NOT_SHARED = {"statements:confirm", "statements:withdraw", "statements:sign"}
+# The pages whose answers are personal to a link (confirm, withdraw, the stop of updates) or
+# that only redirect (the sign addresses, asked for with GET).
+NOT_SHARED = {
+    "statements:confirm",
+    "statements:withdraw",
+    "statements:unsubscribe",
+    "statements:sign",
+    "statements:embed_sign",
+}
 TOP_LEVEL = {"robots_txt", "sitemap"}
 
 
