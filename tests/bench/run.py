@@ -277,12 +277,12 @@ INSERT INTO statements_signature (
     affiliation, show_publicly, comment, organisation_name, organisation_name_key,
     organisation_type, website, contact_role, authorised, consent_version, consent_at, ip_hash,
     created_at, confirmed_at, decided_at, withdrawn_at, moderation_reason,
-    email_count, delivery_error, source)
+    email_count, delivery_error, source, wants_updates)
 SELECT gen_random_uuid(), %(statement)s, 'individual', 'confirmed',
     (ARRAY['es', 'en', 'ru'])[1 + i %% 3], 'Signer ' || i, 'signer' || i || '@example.org',
     'signer' || i || '@example.org', 'KZ', '', '', i %% 4 <> 0, '', '', '', '', '', '', false,
     '2026-11', now(), md5(i::text), now() - make_interval(secs => i), now(), NULL, NULL, '',
-    1, '', 'online'
+    1, '', 'online', false
 FROM generate_series(1, %(count)s) AS i
 """
 
