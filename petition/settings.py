@@ -8,10 +8,12 @@ Production sets DEBUG=false and must then provide SECRET_KEY and ALLOWED_HOSTS; 
 
 import sys
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 from celery.schedules import crontab
 from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy
 from kombu import Queue
 
 from petition.env import (
@@ -247,6 +249,14 @@ if MAILERS["default"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend
     MAILERS["default"]["BACKEND"] = "statements.emails.SMTPBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Solidarity petition <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The site's name in email subjects, senders and pages. Empty: "Solidarity petition" in the
+# reader's language; a name set here is a proper name, shown as it is in every language.
+SITE_NAME = env_str("SITE_NAME", "")
+# Where people write to: the Reply-To of every email and the contact in the privacy notice.
+# Default: the address of DEFAULT_FROM_EMAIL (set a mailbox someone reads in production).
+CONTACT_EMAIL = env_str("CONTACT_EMAIL", "") or parseaddr(DEFAULT_FROM_EMAIL)[1]
+# Who is responsible for the signers' data (the privacy notice names it).
+DATA_CONTROLLER = env_str("DATA_CONTROLLER", "International Socialist League")
 
 # --- Internationalisation -------------------------------------------------------------------
 # The interface's fallback: messages a catalogue lacks are shown in English. Visitors without
@@ -257,6 +267,24 @@ LANGUAGES = all_languages()
 # the libraries that they do not translate themselves (Kazakh country names, for one).
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale-libraries"]
 USE_I18N = True
+# Country names as people write them, where the list's own are odd ("Naoero", "Bahamas
+# (The)") or read oddly in a language of ours (inverted Russian names, Kazakh "Конго" for
+# the Democratic Republic). Translated in locale/; a language without our catalogue shows
+# these English names.
+COUNTRIES_OVERRIDE = {
+    "BS": gettext_lazy("Bahamas"),
+    "CD": gettext_lazy("Democratic Republic of the Congo"),
+    "CG": gettext_lazy("Republic of the Congo"),
+    "FK": gettext_lazy("Falkland Islands"),
+    "FM": gettext_lazy("Micronesia"),
+    "MF": gettext_lazy("Saint Martin"),
+    "MM": gettext_lazy("Myanmar"),
+    "NR": gettext_lazy("Nauru"),
+    "PS": gettext_lazy("Palestine"),
+    "SX": gettext_lazy("Sint Maarten"),
+    "VG": gettext_lazy("British Virgin Islands"),
+    "VI": gettext_lazy("United States Virgin Islands"),
+}
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_COOKIE_SECURE = HTTPS

@@ -7,6 +7,8 @@ a fresh password sign-in stand for the password check before enrolling a first a
 """
 
 import time
+from types import SimpleNamespace
+from urllib.parse import quote, urlsplit
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
@@ -16,9 +18,12 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.core.mail import EmailMessage
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from statements.http import client_ip
+from statements.site import email_headers, sender, site_name
 
 
 class StaffAccountAdapter(DefaultAccountAdapter):
@@ -29,6 +34,33 @@ class StaffAccountAdapter(DefaultAccountAdapter):
         # allauth's own reading of X-Forwarded-For errors out when the header has fewer
         # entries than TRUSTED_PROXY_COUNT; ours falls back to the connecting address.
         return client_ip(request)
+
+    # allauth names the site and builds its links from the request's host unless told
+    # otherwise ("[127.0.0.1:8401] Password Reset", "Hello from 127.0.0.1:8401!", links to
+    # whatever Host a request named): every staff email names the site and links to SITE_URL.
+
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{site_name()}] {subject}"
+
+    def get_from_email(self) -> str:
+        return sender()
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        site = SimpleNamespace(name=site_name(), domain=urlsplit(settings.SITE_URL).netloc)
+        super().send_mail(template_prefix, email, {**context, "current_site": site})
+
+    def render_mail(self, template_prefix, email, context, headers=None) -> EmailMessage:
+        return super().render_mail(
+            template_prefix, email, context, headers={**email_headers(), **(headers or {})}
+        )
+
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        # The reset address takes the opaque key where its pattern has "uidb36-key".
+        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        return settings.SITE_URL + path.replace("UID-KEY", quote(key))
+
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        return settings.SITE_URL + reverse("account_confirm_email", args=[emailconfirmation.key])
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
         """New staff are sent to enrol TOTP straight after signing in, where allauth would ask
