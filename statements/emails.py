@@ -15,6 +15,8 @@ from django.core.mail.backends import smtp
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from statements.site import email_headers, sender
+
 # A connection idle longer than this is reopened before use rather than trusted: mail servers
 # drop idle clients after a while (often a minute or more).
 MAILER_IDLE_SECONDS = 30
@@ -32,7 +34,9 @@ def render_email(name: str, context: dict, *, language: str) -> tuple[str, str, 
 
 def send_email(name: str, *, to: str, context: dict, language: str) -> None:
     subject, text, html = render_email(name, context, language=language)
-    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    with translation.override(language):
+        from_email = sender()
+    message = EmailMultiAlternatives(subject, text, from_email, [to], headers=email_headers())
     message.attach_alternative(html, "text/html")
     _send(message)
 
