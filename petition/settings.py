@@ -423,9 +423,13 @@ PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 10)
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True
-# Budgets for the sign form, in django-ratelimit's "count/period" notation.
-SIGN_RATE_IP_BURST = env_str("SIGN_RATE_IP_BURST", "5/m")
-SIGN_RATE_IP_SUSTAINED = env_str("SIGN_RATE_IP_SUSTAINED", "50/h")
+# Budgets for the sign form, in django-ratelimit's "count/period" notation, counted for
+# valid forms only. One address may be a whole meeting on one Wi-Fi (or a workplace behind
+# one NAT): a hundred people sign within ten minutes. Floods are held by the per-email
+# budget, the double opt-in (nothing counts unconfirmed), nginx's limit_req, and the staff's
+# IP-hash trends and invalidations (README, "Rate limits").
+SIGN_RATE_IP_BURST = env_str("SIGN_RATE_IP_BURST", "100/10m")
+SIGN_RATE_IP_SUSTAINED = env_str("SIGN_RATE_IP_SUSTAINED", "300/h")
 SIGN_RATE_EMAIL = env_str("SIGN_RATE_EMAIL", "3/h")
 
 EXPORT_MAX_AGE = timedelta(days=env_int("EXPORT_DAYS", 7))
