@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from petition.celery import app as celery_app
-from statements import counters
+from statements import counters, ratelimit
 from statements.content import load_all
 from statements.models import Statement
 
@@ -36,10 +36,12 @@ def _isolated_state(settings):
     settings.SECURE_SSL_REDIRECT = False
     cache.clear()
     counters._memo.clear()
+    ratelimit.reset()
     yield
     with contextlib.suppress(Exception):  # a test may have pointed the cache at a dead server
         cache.clear()
     counters._memo.clear()
+    ratelimit.reset()
 
 
 @pytest.fixture
