@@ -2,6 +2,7 @@
 
 import smtplib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from unittest import mock
@@ -49,6 +50,19 @@ def test_a_form_with_a_field_error_spends_no_budget(client, statement, settings)
     ]
 
 
+class _Stopped:
+    """The clock of the rate limits, stopped: the whole meeting falls in one ten-minute
+    window, as it would if everybody signed at once."""
+
+    monotonic = staticmethod(time.monotonic)
+    now = (time.time() // 600) * 600 + 1
+
+    @classmethod
+    def time(cls) -> float:
+        return cls.now
+
+
+@mock.patch("statements.ratelimit.time", _Stopped)
 def test_a_meeting_of_a_hundred_on_one_wifi_signs_and_a_flood_stops(client, statement):
     # The production budgets: a hundred people behind one address sign, even all at once,
     # each after a typing mistake; the hundred-and-first signature from it waits.
