@@ -83,6 +83,9 @@ def use_broker(url: str, *, eager: bool) -> None:
     """Point this process's Celery app at another broker, dropping pooled connections."""
     celery_app.conf.task_always_eager = eager
     celery_app.conf.broker_url = url
+    # close() also unregisters the app, after which the tasks of a module imported later
+    # would be missing from it: import every task module first, as a worker does.
+    celery_app.loader.import_default_modules()
     celery_app.close()
     celery_app.amqp._producer_pool = None
 
