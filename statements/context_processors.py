@@ -7,4 +7,5 @@ def site(request):
         "PRIVACY_NOTICE_VERSION": settings.PRIVACY_NOTICE_VERSION,
         "CONTACT_EMAIL": settings.CONTACT_EMAIL,
         "DATA_CONTROLLER": settings.DATA_CONTROLLER,
+        "LANGUAGE_COOKIE_NAME": settings.LANGUAGE_COOKIE_NAME,
     }

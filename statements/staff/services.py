@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Max, QuerySet
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -273,15 +273,18 @@ def endorsement_published_deliver(*, signature_id: int) -> bool:
         return False
     slug = signature.statement.slug
     withdraw_token = tokens.make_token(signature, tokens.WITHDRAW)
-    context = {
-        "signature": signature,
-        "statement_title": _statement_title(signature.statement, signature.language),
-        "signatories_url": settings.SITE_URL
-        + reverse("statements:signatories", kwargs={"slug": slug}),
-        "statement_url": settings.SITE_URL + reverse("statements:detail", kwargs={"slug": slug}),
-        "withdraw_url": settings.SITE_URL
-        + reverse("statements:withdraw", kwargs={"token": withdraw_token}),
-    }
+    # The links open the pages in the organisation's language (it is in their addresses).
+    with translation.override(signature.language):
+        context = {
+            "signature": signature,
+            "statement_title": _statement_title(signature.statement, signature.language),
+            "signatories_url": settings.SITE_URL
+            + reverse("statements:signatories", kwargs={"slug": slug}),
+            "statement_url": settings.SITE_URL
+            + reverse("statements:detail", kwargs={"slug": slug}),
+            "withdraw_url": settings.SITE_URL
+            + reverse("statements:withdraw", kwargs={"token": withdraw_token}),
+        }
     try:
         _send_to_signer(signature, "endorsement_published", context)
     except PermanentDeliveryError as exc:
