@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import translation
 
-from tests.statements.test_signing import INDIVIDUAL, ORGANISATION, SIGN_URL
+from tests.statements.test_signing import INDIVIDUAL, ORGANISATION
 
 
 @pytest.fixture
@@ -32,9 +32,11 @@ def _parts(message):
 
 
 def _sign(data, language, django_capture_on_commit_callbacks):
-    client = Client(headers={"Accept-Language": language})
+    client = Client()
+    with translation.override(language):
+        sign_url = reverse("statements:sign", kwargs={"slug": "kazakhstan-2022"})
     with django_capture_on_commit_callbacks(execute=True):
-        assert client.post(SIGN_URL, data).status_code == 302
+        assert client.post(sign_url, data).status_code == 302
     return client
 
 
@@ -49,7 +51,8 @@ def test_confirmation_email_reads_well_on_a_phone_and_in_the_signers_language(
     assert message["Auto-Submitted"] == "auto-generated"
     text, html = _parts(message)
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in html
-    confirm = re.search(r"https://petition\.example\.org/\S*confirm/\S+/", text).group(0)
+    # The link opens in the signer's language, whatever the browser that opens it prefers.
+    confirm = re.search(r"https://petition\.example\.org/es/confirm/\S+/", text).group(0)
     # A real button: the link is a block with padding and a background, named by its action.
     button = re.search(r'<a href="([^"]+)" style="display:inline-block;[^"]*">([^<]+)</a>', html)
     assert button.group(1) == confirm and button.group(2) == "Confirmar mi firma"
@@ -58,6 +61,9 @@ def test_confirmation_email_reads_well_on_a_phone_and_in_the_signers_language(
     statement_url = "https://petition.example.org" + path
     assert statement_url in text and f'href="{statement_url}"' in html
     assert "contacto@petition.example.org" in text and "contacto@petition.example.org" in html
+    # Opened in a browser that prefers English, the page still speaks Spanish.
+    page = Client(headers={"Accept-Language": "en"}).get("/" + confirm.split("/", 3)[3])
+    assert page.status_code == 200 and '<html lang="es"' in page.content.decode()
 
 
 def test_an_organisation_reads_about_its_endorsement_and_the_moderator(
