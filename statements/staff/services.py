@@ -4,7 +4,8 @@ invalidations (staff accounts and invitations: statements/staff/accounts.py).
 Functions are keyword-only, own their transaction and are idempotent: repeating a decision
 that is already in force changes nothing and writes nothing. Each change writes an audit event
 saying who did what, when, from which state to which, and why. Tasks are queued with
-delay_on_commit and receive primary keys only.
+delay_on_commit and receive primary keys only; emails go through the outbox, in the same
+transaction as the decision that causes them.
 """
 
 import logging
@@ -12,23 +13,22 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.db.models import F, Max, QuerySet
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from statements import counters, tokens
-from statements.emails import PermanentDeliveryError, deliver
+from statements import counters
 from statements.models import (
     AuditEvent,
     InvalidationRun,
     Signature,
     Statement,
 )
+from statements.outbox.models import Email
+from statements.outbox.services import email_queue
 from statements.staff.selectors import normalise_domain
 
 logger = logging.getLogger(__name__)
@@ -69,7 +69,6 @@ REASON_LIMIT = Signature.LIMITS["moderation_reason"]
 
 # Audit actions that other code (and people reading the log) rely on.
 INVALIDATION = "invalidation"
-ENDORSEMENT_PUBLISHED_SENT = "email.endorsement_published"
 
 
 class ModerationRefused(Exception):
@@ -96,8 +95,6 @@ def signature_moderate(
     published; an unconfirmed address is never published) and against double effects: the
     row is locked, and a decision already in force is a no-op without a second audit event.
     """
-    from statements.staff.tasks import endorsement_published_send
-
     allowed, target = TRANSITIONS[Decision(action)]
     reason = " ".join(reason.split())[:REASON_LIMIT]
     signature = (
@@ -141,7 +138,7 @@ def signature_moderate(
     )
     _bump_for_change(signature, before, target)
     if target == State.APPROVED and signature.kind == Kind.ORGANISATION:
-        endorsement_published_send.delay_on_commit(signature.pk)
+        _tell_organisation_once(signature)
     return Outcome(signature=signature, from_state=before, changed=True)
 
 
@@ -243,57 +240,12 @@ def signatures_moderate(
     return outcome
 
 
-def _send_to_signer(signature: Signature, name: str, context: dict) -> None:
-    deliver(name, to=signature.email, context=context, language=signature.language)
-
-
-def _statement_title(statement: Statement, language: str) -> str:
-    texts = {t.language: t.title for t in statement.translations.all()}
-    return texts.get(language) or texts.get(statement.original_language) or statement.slug
-
-
-@transaction.atomic
-def endorsement_published_deliver(*, signature_id: int) -> bool:
-    """Tell an organisation that its endorsement is public. Returns whether an email left.
-
-    Sent once per endorsement: an audit event records the sending under the row lock, so a
-    redelivered task, or approving again after a rejection, sends nothing more.
-    """
-    signature = (
-        Signature.objects.select_for_update(of=("self",))
-        .select_related("statement")
-        .filter(pk=signature_id)
-        .first()
-    )
-    if signature is None or signature.kind != Kind.ORGANISATION:
-        return False
-    if signature.state != State.APPROVED:
-        return False
-    if signature.audit_events.filter(action=ENDORSEMENT_PUBLISHED_SENT).exists():
-        return False
-    slug = signature.statement.slug
-    withdraw_token = tokens.make_token(signature, tokens.WITHDRAW)
-    # The links open the pages in the organisation's language (it is in their addresses).
-    with translation.override(signature.language):
-        context = {
-            "signature": signature,
-            "statement_title": _statement_title(signature.statement, signature.language),
-            "signatories_url": settings.SITE_URL
-            + reverse("statements:signatories", kwargs={"slug": slug}),
-            "statement_url": settings.SITE_URL
-            + reverse("statements:detail", kwargs={"slug": slug}),
-            "withdraw_url": settings.SITE_URL
-            + reverse("statements:withdraw", kwargs={"token": withdraw_token}),
-        }
-    try:
-        _send_to_signer(signature, "endorsement_published", context)
-    except PermanentDeliveryError as exc:
-        signature.delivery_error = str(exc)[: Signature.LIMITS["delivery_error"]]
-        signature.save(update_fields=["delivery_error"])
-        logger.warning("publication notice for signature %d failed for good", signature.pk)
-        return False
-    AuditEvent.objects.create(action=ENDORSEMENT_PUBLISHED_SENT, signature=signature)
-    return True
+def _tell_organisation_once(signature: Signature) -> None:
+    """Queue the "your endorsement is published" email, once per endorsement: approving
+    again after a rejection sends nothing more (the row lock orders concurrent decisions)."""
+    kind = Email.Kind.ENDORSEMENT_PUBLISHED
+    if not signature.emails.filter(kind=kind).exclude(state=Email.State.CANCELLED).exists():
+        email_queue(kind=kind, signature=signature, language=signature.language)
 
 
 # --- Opening and closing signing --------------------------------------------------------------
