@@ -13,16 +13,10 @@ from tests.statements.test_signing import INDIVIDUAL, ORGANISATION
 
 
 @pytest.fixture
-def sink(smtp_sink, settings):
-    settings.MAILERS = {
-        "default": {
-            "BACKEND": "statements.emails.SMTPBackend",
-            "OPTIONS": {"host": "127.0.0.1", "port": smtp_sink.port, "timeout": 5},
-        }
-    }
+def sink(smtp_mailer, settings):
     settings.CONTACT_EMAIL = "contacto@petition.example.org"
     settings.SITE_URL = "https://petition.example.org"
-    return smtp_sink
+    return smtp_mailer
 
 
 def _parts(message):
