@@ -8,10 +8,12 @@ Production sets DEBUG=false and must then provide SECRET_KEY and ALLOWED_HOSTS; 
 
 import sys
 from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 
 from celery.schedules import crontab
 from django.utils.csp import CSP
+from django.utils.translation import gettext_lazy
 from kombu import Queue
 
 from petition.env import (
@@ -276,6 +278,14 @@ OUTBOX_RETRY_HOURS = env_int("OUTBOX_RETRY_HOURS", 48)
 OUTBOX_RETRY_MAX_MINUTES = env_int("OUTBOX_RETRY_MAX_MINUTES", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Solidarity petition <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The site's name in email subjects, senders and pages. Empty: "Solidarity petition" in the
+# reader's language; a name set here is a proper name, shown as it is in every language.
+SITE_NAME = env_str("SITE_NAME", "")
+# Where people write to: the Reply-To of every email and the contact in the privacy notice.
+# Default: the address of DEFAULT_FROM_EMAIL (set a mailbox someone reads in production).
+CONTACT_EMAIL = env_str("CONTACT_EMAIL", "") or parseaddr(DEFAULT_FROM_EMAIL)[1]
+# Who is responsible for the signers' data (the privacy notice names it).
+DATA_CONTROLLER = env_str("DATA_CONTROLLER", "International Socialist League")
 
 # --- Internationalisation -------------------------------------------------------------------
 # The interface's fallback: messages a catalogue lacks are shown in English. Visitors without
@@ -286,6 +296,24 @@ LANGUAGES = all_languages()
 # the libraries that they do not translate themselves (Kazakh country names, for one).
 LOCALE_PATHS = [BASE_DIR / "locale", BASE_DIR / "locale-libraries"]
 USE_I18N = True
+# Country names as people write them, where the list's own are odd ("Naoero", "Bahamas
+# (The)") or read oddly in a language of ours (inverted Russian names, Kazakh "Конго" for
+# the Democratic Republic). Translated in locale/; a language without our catalogue shows
+# these English names.
+COUNTRIES_OVERRIDE = {
+    "BS": gettext_lazy("Bahamas"),
+    "CD": gettext_lazy("Democratic Republic of the Congo"),
+    "CG": gettext_lazy("Republic of the Congo"),
+    "FK": gettext_lazy("Falkland Islands"),
+    "FM": gettext_lazy("Micronesia"),
+    "MF": gettext_lazy("Saint Martin"),
+    "MM": gettext_lazy("Myanmar"),
+    "NR": gettext_lazy("Nauru"),
+    "PS": gettext_lazy("Palestine"),
+    "SX": gettext_lazy("Sint Maarten"),
+    "VG": gettext_lazy("British Virgin Islands"),
+    "VI": gettext_lazy("United States Virgin Islands"),
+}
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_COOKIE_SECURE = HTTPS
@@ -457,9 +485,13 @@ OG_IMAGE_SECONDS = env_int("OG_IMAGE_SECONDS", 300)
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True
-# Budgets for the sign form, in django-ratelimit's "count/period" notation.
-SIGN_RATE_IP_BURST = env_str("SIGN_RATE_IP_BURST", "5/m")
-SIGN_RATE_IP_SUSTAINED = env_str("SIGN_RATE_IP_SUSTAINED", "50/h")
+# Budgets for the sign form, in django-ratelimit's "count/period" notation, counted for
+# valid forms only. One address may be a whole meeting on one Wi-Fi (or a workplace behind
+# one NAT): a hundred people sign within ten minutes. Floods are held by the per-email
+# budget, the double opt-in (nothing counts unconfirmed), nginx's limit_req, and the staff's
+# IP-hash trends and invalidations (README, "Rate limits").
+SIGN_RATE_IP_BURST = env_str("SIGN_RATE_IP_BURST", "100/10m")
+SIGN_RATE_IP_SUSTAINED = env_str("SIGN_RATE_IP_SUSTAINED", "300/h")
 SIGN_RATE_EMAIL = env_str("SIGN_RATE_EMAIL", "3/h")
 # Searches of the public list of signatories per client.
 SIGNATORIES_SEARCH_RATE = env_str("SIGNATORIES_SEARCH_RATE", "30/m")

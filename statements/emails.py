@@ -19,6 +19,8 @@ from django.core.mail.utils import DNS_NAME
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from statements.site import email_headers, sender
+
 
 def render_email(name: str, context: dict, *, language: str) -> tuple[str, str, str]:
     with translation.override(language):
@@ -67,10 +69,13 @@ class FastEmailMessage(EmailMultiAlternatives):
     """
 
     def message(self, *, policy=email.policy.default):
+        # The headers every email of the site carries (statements/site.py) are part of the
+        # plain shape; any other extra header takes the stock path.
         plain = (
             len(self.alternatives) == 1
             and self.alternatives[0].mimetype == "text/html"
-            and not (self.attachments or self.cc or self.reply_to or self.extra_headers)
+            and not (self.attachments or self.cc or self.reply_to)
+            and set(self.extra_headers) <= STANDARD_HEADERS
         )
         if not plain or policy not in (email.policy.SMTP, email.policy.default):
             return super().message(policy=policy)
@@ -83,15 +88,38 @@ class FastEmailMessage(EmailMultiAlternatives):
         message["To"] = ", ".join(_address(address) for address in self.to)
         message["Date"] = formatdate(usegmt=True)
         message["Message-ID"] = make_msgid(domain=DNS_NAME)
+        for name, value in self.extra_headers.items():
+            message[name] = _address(value) if name == "Reply-To" else value
         return message
 
     @classmethod
-    def build(cls, subject: str, text: str, html: str, *, to: str) -> "FastEmailMessage":
-        message = cls(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    def build(
+        cls, subject: str, text: str, html: str, *, to: str, language: str
+    ) -> "FastEmailMessage":
+        """The message from the site's name in `language` (the email's), with the headers
+        every email of the site carries."""
+        message = cls(subject, text, _sender(language), [to], headers=email_headers())
         message.attach_alternative(html, "text/html")
         return message
 
 
+STANDARD_HEADERS = frozenset({"Reply-To", "Auto-Submitted"})
+
+
+def _sender(language: str) -> str:
+    # Once per language and configuration, not per message: a batch sends hundreds.
+    key = (language, settings.SITE_NAME, settings.DEFAULT_FROM_EMAIL)
+    found = _senders.get(key)
+    if found is None:
+        with translation.override(language):
+            found = _senders[key] = sender()
+    return found
+
+
+_senders: dict[tuple, str] = {}
+
+
 def send_email(name: str, *, to: str, context: dict, language: str) -> None:
     """Render and send one email at once, on a connection of its own."""
-    FastEmailMessage.build(*render_email(name, context, language=language), to=to).send()
+    subject, text, html = render_email(name, context, language=language)
+    FastEmailMessage.build(subject, text, html, to=to, language=language).send()

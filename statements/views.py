@@ -108,14 +108,14 @@ def sign_submission(
     if not statement.accepts_signatures:
         notice = _("Signing is closed for this statement.")
         return page(statement, form=form, kind=kind, status=403, notice=notice)
-    valid = form.is_valid()
-    # Every POST spends the client's budget, valid or not; a valid one also spends its
-    # address's budget (all in one round trip to the cache).
-    if sign_rate_limited(request, email_key(form.cleaned_data["email"]) if valid else None):
+    # A form with a field error spends no budget: a typing mistake costs nobody at the same
+    # address a signature. Only a valid form is counted, against its client's and its
+    # address's budgets (in one round trip to the cache).
+    if not form.is_valid():
+        return page(statement, form=form, kind=kind, status=400)
+    if sign_rate_limited(request, email_key(form.cleaned_data["email"])):
         notice = _("Too many attempts. Please wait a few minutes and try again.")
         return page(statement, form=form, kind=kind, status=429, notice=notice)
-    if not valid:
-        return page(statement, form=form, kind=kind, status=400)
     if not form.is_bot():
         try:
             services.signature_create(

@@ -8,6 +8,7 @@ import pytest
 from django.core.mail import EmailMultiAlternatives
 
 from statements.emails import FastEmailMessage
+from statements.site import email_headers
 
 CASES = [
     ("Please confirm your signature", "a@example.org", "Hello Ann,\nhttp://x/confirm/t/\n"),
@@ -28,14 +29,20 @@ def _parsed(message, policy) -> email.message.EmailMessage:
 @pytest.mark.parametrize("subject,to,text", CASES)
 @pytest.mark.parametrize("policy", [email.policy.SMTP, email.policy.default])
 def test_same_message_as_djangos(subject, to, text, policy, settings):
-    settings.DEFAULT_FROM_EMAIL = "Солидарность <noreply@example.org>"
+    settings.SITE_NAME = "Солидарность"
+    settings.DEFAULT_FROM_EMAIL = "noreply@example.org"
+    settings.CONTACT_EMAIL = "contact@example.org"
     html = "<p>" + text.replace("\n", "<br>") + "</p>"
-    stock = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, [to])
+    stock = EmailMultiAlternatives(
+        subject, text, "Солидарность <noreply@example.org>", [to], headers=email_headers()
+    )
     stock.attach_alternative(html, "text/html")
-    fast = FastEmailMessage.build(subject, text, html, to=to)
+    fast = FastEmailMessage.build(subject, text, html, to=to, language="ru")
     (ours, raw), (theirs, _raw) = _parsed(fast, policy), _parsed(stock, policy)
-    for header in ("Subject", "From", "To", "MIME-Version", "Content-Type"):
+    headers = ("Subject", "From", "To", "MIME-Version", "Content-Type", "Reply-To")
+    for header in headers:
         assert str(ours[header]).split(";")[0] == str(theirs[header]).split(";")[0], header
+    assert ours["Auto-Submitted"] == theirs["Auto-Submitted"] == "auto-generated"
     assert ours["Date"] and ours["Message-ID"] and ours["Message-ID"] != theirs["Message-ID"]
     for kind in ("plain", "html"):
         mine, stocks = ours.get_body((kind,)), theirs.get_body((kind,))
@@ -47,7 +54,7 @@ def test_same_message_as_djangos(subject, to, text, policy, settings):
 
 
 def test_anything_else_takes_djangos_path(settings):
-    message = FastEmailMessage.build("Hi", "text", "<p>text</p>", to="a@example.org")
+    message = FastEmailMessage.build("Hi", "text", "<p>text</p>", to="a@example.org", language="en")
     message.attach("list.csv", "a,b\n", "text/csv")
     built = message.message(policy=email.policy.SMTP)
     assert isinstance(built, email.message.EmailMessage)

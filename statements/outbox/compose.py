@@ -109,10 +109,18 @@ def _signature_group(email: Email) -> tuple:
         raise _Skip("already confirmed")
     if email.kind == Kind.ENDORSEMENT_PUBLISHED and signature.state != SignatureState.APPROVED:
         raise _Skip("no longer approved")
+    if email.kind in _REJECTED and signature.state != SignatureState.REJECTED:
+        raise _Skip("no longer rejected")
     pending = signature.state == SignatureState.PENDING
     # The state only matters to the templates as "still unconfirmed or not".
     state = SignatureState.PENDING if pending else SignatureState.CONFIRMED
     return (email.kind, email.language, signature.statement_id, state, signature.kind)
+
+
+# Both kinds of rejection notice use one set of templates; the reason is shown only in the
+# kind that carries it.
+_REJECTED = {Kind.ENDORSEMENT_REJECTED, Kind.ENDORSEMENT_REJECTED_REASON}
+_TEMPLATES = {Kind.ENDORSEMENT_REJECTED_REASON: Kind.ENDORSEMENT_REJECTED}
 
 
 def _around_token(name: str) -> tuple[str, str]:
@@ -135,12 +143,13 @@ def _render_signature_group(key: tuple, statement: Statement) -> _Template:
             "token_days": settings.SIGNATURE_TOKEN_MAX_AGE.days,
             "confirm_url": _marker("confirm_url"),
             "withdraw_url": _marker("withdraw_url"),
+            "reason": _marker("reason") if kind == Kind.ENDORSEMENT_REJECTED_REASON else "",
         }
         confirm, withdraw = (
             _around_token("statements:confirm"),
             _around_token("statements:withdraw"),
         )
-    subject, text, html = render_email(kind, context, language=language)
+    subject, text, html = render_email(_TEMPLATES.get(kind, kind), context, language=language)
     return _Template(_split(subject), _split(text), _split(html), confirm, withdraw)
 
 
@@ -151,6 +160,7 @@ def _signature_values(signature: Signature, template: _Template) -> dict[str, st
         "organisation_name": signature.organisation_name,
         "withdraw_url": withdraw_token.join(template.withdraw),
         "confirm_url": "",
+        "reason": signature.moderation_reason,
     }
     if signature.state == SignatureState.PENDING:
         values["confirm_url"] = tokens.make_token(signature, tokens.CONFIRM).join(template.confirm)
@@ -176,7 +186,7 @@ def _export_message(email: Email) -> FastEmailMessage:
         "expiry_days": max(settings.EXPORT_MAX_AGE.days, 1),
     }
     subject, text, html = render_email(email.kind, context, language=email.language)
-    return FastEmailMessage.build(subject, text, html, to=user.email)
+    return FastEmailMessage.build(subject, text, html, to=user.email, language=email.language)
 
 
 def compose(emails: Iterable[Email]) -> list[Draft]:
@@ -200,7 +210,7 @@ def compose(emails: Iterable[Email]) -> list[Draft]:
                 values = _signature_values(email.signature, template)
                 subject, text, html = template.fill(values)
                 draft.message = FastEmailMessage.build(
-                    subject, text, html, to=email.signature.email
+                    subject, text, html, to=email.signature.email, language=email.language
                 )
             else:
                 draft.message = _export_message(email)

@@ -20,6 +20,13 @@ class EmailKind(models.TextChoices):
     CONFIRMATION = "confirmation", _("Confirmation")
     ALREADY_SIGNED = "already_signed", _("Already signed")
     ENDORSEMENT_PUBLISHED = "endorsement_published", _("Endorsement published")
+    # The organisation is told its endorsement was not published; the second kind carries
+    # the moderator's reason, when the moderator chose to send it.
+    ENDORSEMENT_REJECTED = "endorsement_rejected", _("Endorsement rejected")
+    ENDORSEMENT_REJECTED_REASON = (
+        "endorsement_rejected_reason",
+        _("Endorsement rejected, with the reason"),
+    )
     EXPORT_READY = "export_ready", _("Export ready")
     EXPORT_FAILED = "export_failed", _("Export failed")
     CAMPAIGN_UPDATE = "campaign_update", _("Campaign update")
@@ -27,7 +34,13 @@ class EmailKind(models.TextChoices):
 
 # Rows about a signature (its confirmation, notices): no campaign update attached.
 SIGNATURE_KINDS = frozenset(
-    {EmailKind.CONFIRMATION, EmailKind.ALREADY_SIGNED, EmailKind.ENDORSEMENT_PUBLISHED}
+    {
+        EmailKind.CONFIRMATION,
+        EmailKind.ALREADY_SIGNED,
+        EmailKind.ENDORSEMENT_PUBLISHED,
+        EmailKind.ENDORSEMENT_REJECTED,
+        EmailKind.ENDORSEMENT_REJECTED_REASON,
+    }
 )
 EXPORT_KINDS = frozenset({EmailKind.EXPORT_READY, EmailKind.EXPORT_FAILED})
 

@@ -19,11 +19,13 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.core.mail import EmailMessage
 from django.db.models import Min
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from statements.http import client_ip
+from statements.site import email_headers, sender, site_name
 
 
 @dataclass(frozen=True)
@@ -36,8 +38,7 @@ class Site:
 
 
 def site() -> Site:
-    host = urlsplit(settings.SITE_URL).netloc
-    return Site(domain=host, name=host)
+    return Site(domain=urlsplit(settings.SITE_URL).netloc, name=str(site_name()))
 
 
 def _current_request():
@@ -66,7 +67,15 @@ class StaffAccountAdapter(DefaultAccountAdapter):
         return settings.SITE_URL + reverse("account_confirm_email", args=[emailconfirmation.key])
 
     def format_email_subject(self, subject: str) -> str:
-        return f"[{site().name}] {subject}"
+        return f"[{site_name()}] {subject}"
+
+    def get_from_email(self) -> str:
+        return sender()
+
+    def render_mail(self, template_prefix, email, context, headers=None) -> EmailMessage:
+        return super().render_mail(
+            template_prefix, email, context, headers={**email_headers(), **(headers or {})}
+        )
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         request = context.get("request") or _current_request()

@@ -149,7 +149,11 @@ class DecisionForm(forms.Form):
         label=_("Reason"),
         required=False,
         max_length=REASON_LIMIT,
-        help_text=_("Required when rejecting. Staff only see it."),
+        help_text=_("Required when rejecting. Staff see it; an organisation only if you send it."),
+    )
+    send_reason = forms.BooleanField(
+        label=_("Send the reason to the organisation with the notice of rejection"),
+        required=False,
     )
 
     def clean(self):

@@ -87,9 +87,16 @@ class Outcome:
 
 @transaction.atomic(durable=True)
 def signature_moderate(
-    *, signature_id: int, action: str, actor, reason: str = "", bulk: bool = False
+    *,
+    signature_id: int,
+    action: str,
+    actor,
+    reason: str = "",
+    bulk: bool = False,
+    send_reason: bool = False,
 ) -> Outcome:
-    """Approve, reject or flag one signature.
+    """Approve, reject or flag one signature. An organisation is told when its endorsement
+    is published or rejected, with the reason for a rejection if `send_reason`.
 
     Defends against decisions the rules do not allow (a withdrawn signature cannot be
     published; an unconfirmed address is never published) and against double effects: the
@@ -139,6 +146,14 @@ def signature_moderate(
     _bump_for_change(signature, before, target)
     if target == State.APPROVED and signature.kind == Kind.ORGANISATION:
         _tell_organisation_once(signature)
+    if target == State.REJECTED and signature.kind == Kind.ORGANISATION and signature.confirmed_at:
+        # Only an address its owner confirmed hears about the decision.
+        kind = (
+            Email.Kind.ENDORSEMENT_REJECTED_REASON
+            if send_reason
+            else Email.Kind.ENDORSEMENT_REJECTED
+        )
+        email_queue(kind=kind, signature=signature, language=signature.language)
     return Outcome(signature=signature, from_state=before, changed=True)
 
 
@@ -217,7 +232,7 @@ class BulkOutcome:
 
 
 def signatures_moderate(
-    *, signature_ids: list[int], action: str, actor, reason: str = ""
+    *, signature_ids: list[int], action: str, actor, reason: str = "", send_reason: bool = False
 ) -> BulkOutcome:
     """The same decision for many signatures, each its own `signature_moderate` call.
 
@@ -228,7 +243,12 @@ def signatures_moderate(
     for signature_id in dict.fromkeys(signature_ids):
         try:
             result = signature_moderate(
-                signature_id=signature_id, action=action, actor=actor, reason=reason, bulk=True
+                signature_id=signature_id,
+                action=action,
+                actor=actor,
+                reason=reason,
+                bulk=True,
+                send_reason=send_reason,
             )
         except Signature.DoesNotExist:
             outcome.refused.append(_("Signature #%(id)s no longer exists.") % {"id": signature_id})

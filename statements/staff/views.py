@@ -244,6 +244,7 @@ def signature_decide(request: HttpRequest, pk: int) -> HttpResponse:
             action=action,
             actor=request.user,
             reason=form.cleaned_data["reason"],
+            send_reason=form.cleaned_data["send_reason"],
         )
     except services.ModerationRefused as exc:
         messages.error(request, str(exc))

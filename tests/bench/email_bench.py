@@ -55,7 +55,9 @@ def sample_message() -> bytes:
         "withdraw_url": "http://127.0.0.1:8000/withdraw/" + "y" * 70 + "/",
     }
     subject, text, html = render_email("confirmation", context, language="en")
-    message = FastEmailMessage.build(subject, text, html, to="ceiling@" + EMAIL_DOMAIN)
+    message = FastEmailMessage.build(
+        subject, text, html, to="ceiling@" + EMAIL_DOMAIN, language="en"
+    )
     import email.policy
 
     return message.message(policy=email.policy.SMTP).as_bytes()

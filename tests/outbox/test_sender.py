@@ -60,12 +60,10 @@ def test_templates_render_once_per_kind_and_language(statement, smtp_mailer, mon
         ("confirmation", "en"),
         ("confirmation", "es"),
     ]
+    # The "already signed" notices went to signatures still unconfirmed: they ask for the
+    # confirmation, as the confirmation emails do.
     subjects = sorted({m["Subject"] for m in smtp_mailer.messages})
-    assert subjects == [
-        "Confirma tu firma",
-        "Please confirm your signature",
-        "You have already signed",
-    ]
+    assert subjects == ["Confirma tu firma", "Please confirm your signature"]
 
 
 def test_names_are_escaped_in_the_html_part_and_kept_in_the_text(statement, smtp_mailer):

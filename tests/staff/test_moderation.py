@@ -412,3 +412,56 @@ def test_the_queue_names_statements_by_title(moderator_client, statement, pendin
     title = statement.translations.get(language="en").title
     assert f'title="{title}"' in body
     assert ">kazakhstan-2022<" not in body
+
+
+# --- Telling a rejected organisation ------------------------------------------------------------
+
+
+def _reject_on_the_page(moderator_client, organisation, **extra):
+    return moderator_client.post(
+        reverse("staff:signature_decide", args=[organisation.pk]),
+        {"action": "reject", "reason": "Ce n'est pas un syndicat <b>réel</b>", **extra},
+    )
+
+
+def test_a_rejected_organisation_is_told_in_its_language_with_the_reason_if_sent(
+    moderator_client, pending_org, django_capture_on_commit_callbacks
+):
+    page = moderator_client.get(reverse("staff:signature", args=[pending_org.pk])).content
+    assert b'name="send_reason"' in page
+    pending_org.language = "ru"
+    pending_org.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        _reject_on_the_page(moderator_client, pending_org, send_reason="on")
+
+    (message,) = mail.outbox
+    assert message.to == [pending_org.email]
+    assert (
+        message.subject == f"Поддержка организации {pending_org.organisation_name} не опубликована"
+    )
+    html_part = message.alternatives[0].content
+    assert "Причина, указанная модератором:" in message.body
+    assert "Ce n'est pas un syndicat <b>réel</b>" in message.body
+    assert "Ce n&#x27;est pas un syndicat &lt;b&gt;réel&lt;/b&gt;" in html_part
+    assert "/ru/withdraw/" in message.body
+
+
+def test_the_reason_stays_with_staff_unless_the_moderator_sends_it(
+    moderator_client, pending_org, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _reject_on_the_page(moderator_client, pending_org)
+
+    (message,) = mail.outbox
+    assert "was not published" in message.subject
+    assert "syndicat" not in message.body + message.alternatives[0].content
+    assert "The moderator's reason" not in message.body
+
+
+def test_an_individual_rejected_hears_nothing(
+    statement, moderator, django_capture_on_commit_callbacks
+):
+    person = SignatureFactory(statement=statement, state=State.AWAITING_MODERATION)
+    with django_capture_on_commit_callbacks(execute=True):
+        signature_moderate(signature_id=person.pk, action="reject", actor=moderator, reason="spam")
+    assert mail.outbox == []

@@ -1,8 +1,10 @@
 """Rate limits, outages and races on the sign form: 429s and stored rows, never a 500."""
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.core import mail
@@ -35,13 +37,43 @@ def test_ip_burst_gets_429_with_the_form_still_filled(client, statement, setting
     assert Signature.objects.count() == 5
 
 
-def test_invalid_posts_spend_the_ip_budget_too(client, statement, settings):
+def test_a_form_with_a_field_error_spends_no_budget(client, statement, settings):
     settings.SIGN_RATE_IP_BURST = "3/m"
-    for _ in range(3):
+    for _ in range(10):
+        mistake = individual(0, **{"individual-email": "person0@example"})
+        assert client.post(SIGN_URL, mistake).status_code == 400
+    assert [client.post(SIGN_URL, individual(n)).status_code for n in range(4)] == [
+        302,
+        302,
+        302,
+        429,
+    ]
+
+
+class _Stopped:
+    """The clock of the rate limits, stopped: the whole meeting falls in one ten-minute
+    window, as it would if everybody signed at once."""
+
+    monotonic = staticmethod(time.monotonic)
+    now = (time.time() // 600) * 600 + 1
+
+    @classmethod
+    def time(cls) -> float:
+        return cls.now
+
+
+@mock.patch("statements.ratelimit.time", _Stopped)
+def test_a_meeting_of_a_hundred_on_one_wifi_signs_and_a_flood_stops(client, statement):
+    # The production budgets: a hundred people behind one address sign, even all at once,
+    # each after a typing mistake; the hundred-and-first signature from it waits.
+    for n in range(100):
         assert (
-            client.post(SIGN_URL, individual(0, **{"individual-email": "bad"})).status_code == 400
+            client.post(SIGN_URL, individual(n, **{"individual-email": "typo"})).status_code == 400
         )
-    assert client.post(SIGN_URL, individual(1)).status_code == 429
+        assert client.post(SIGN_URL, individual(n)).status_code == 302
+    assert Signature.objects.count() == 100
+    assert client.post(SIGN_URL, individual(100)).status_code == 429
+    assert Signature.objects.count() == 100
 
 
 def test_429_message_is_translated(client, statement, settings):

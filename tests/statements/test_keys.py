@@ -136,7 +136,7 @@ def test_the_real_organisation_is_kept_and_shown_next_to_the_squatter(
     # The real organisation's own address gets its own link, not an "already signed" email
     # sent to the squatter.
     assert mail.outbox[-1].to == ["contacto@sindicato.example.org"]
-    assert mail.outbox[-1].subject == "Please confirm your signature"
+    assert mail.outbox[-1].subject == "Please confirm the endorsement"
     _confirm_last(client, django_capture_on_commit_callbacks)
     fake, real = Signature.objects.order_by("pk")
     assert fake.state == real.state == State.AWAITING_MODERATION

@@ -257,7 +257,7 @@ def test_same_organisation_twice_from_another_address_is_kept_for_moderators(
         ["contacto@sindicato.example.org"],
         ["press@sindicato.example.org"],
     ]
-    assert {m.subject for m in mail.outbox} == {"Please confirm your signature"}
+    assert {m.subject for m in mail.outbox} == {"Please confirm the endorsement"}
 
 
 def test_an_individual_may_also_sign_for_an_organisation(client, statement):

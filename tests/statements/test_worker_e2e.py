@@ -60,11 +60,11 @@ def test_organisation_and_duplicate_through_the_worker(celery_worker, smtp_sink)
     assert client.post(_link(fresh, "confirm")).status_code == 200
     client.post(spanish, ORGANISATION)
     messages = smtp_sink.wait_for(3)
-    # Signed from a Spanish page: the emails are in Spanish.
+    # Signed from a Spanish page: the emails are in Spanish, and speak of the endorsement.
     assert [m["Subject"] for m in messages] == [
-        "Confirma tu firma",
-        "Confirma tu firma",
-        "Tu firma ya está registrada",
+        "Confirma la adhesión",
+        "Confirma la adhesión",
+        "La adhesión ya está registrada",
     ]
     assert Signature.objects.count() == 1
 
