@@ -184,13 +184,17 @@ def test_admin_is_for_organisers_with_totp(client, organiser, moderator, outside
     index = reverse("admin:index")
     client.force_login(organiser)
     assert client.get(index).status_code == 200
+    login = reverse("admin:login")
     client.force_login(moderator)
-    assert client.get(index).status_code != 200
+    response = client.get(index)
+    assert response.status_code == 302
+    assert response["Location"].startswith(login)
     outsider.is_staff = True  # a stray flag does not make someone staff
     outsider.save()
     client.force_login(outsider)
     response = client.get(index)
-    assert response.status_code != 200
+    assert response.status_code == 302
+    assert response["Location"].startswith(login)
     Authenticator.objects.filter(user=organiser).delete()
     client.force_login(organiser)
     response = client.get(index, follow=True)
