@@ -40,6 +40,9 @@ control_socket_disable = True
 # image sets "-"). Behind nginx its own access log already has every request.
 accesslog = os.environ.get("WEB_ACCESS_LOG") or None
 access_log_format = "%(t)s %(m)s %(U)s %(s)s %(b)s %(L)s %({x-request-id}o)s"
+# Links in emails carry credentials in their paths: the access log names the route instead
+# (/confirm/<token>/; petition/access_log.py).
+logger_class = "petition.access_log.RouteLogger"
 
 # LOG_FORMAT=json: gunicorn's own lines as JSON too, like the site's (petition/settings.py).
 if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":

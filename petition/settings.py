@@ -432,11 +432,21 @@ LOGGING = {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "ops.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # Paths in log lines name the route, not the credential a link carries in its path
+    # (petition/access_log.py): on the request loggers, and on every line that is written.
+    "filters": {"routes": {"()": "petition.access_log.RouteFilter"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["routes"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        "django.request": {"filters": ["routes"]},
         # Request logs would carry query strings (tokens); errors still reach "django".
-        "django.server": {"level": "WARNING"},
+        "django.server": {"level": "WARNING", "filters": ["routes"]},
     },
 }

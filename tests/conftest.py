@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from petition.celery import app as celery_app
-from statements import counters
+from statements import counters, ratelimit
 from statements.content import load_all
 from statements.models import Statement
 
@@ -36,10 +36,12 @@ def _isolated_state(settings):
     settings.SECURE_SSL_REDIRECT = False
     cache.clear()
     counters._memo.clear()
+    ratelimit.reset()
     yield
     with contextlib.suppress(Exception):  # a test may have pointed the cache at a dead server
         cache.clear()
     counters._memo.clear()
+    ratelimit.reset()
 
 
 @pytest.fixture
@@ -81,6 +83,9 @@ def use_broker(url: str, *, eager: bool) -> None:
     """Point this process's Celery app at another broker, dropping pooled connections."""
     celery_app.conf.task_always_eager = eager
     celery_app.conf.broker_url = url
+    # close() also unregisters the app, after which the tasks of a module imported later
+    # would be missing from it: import every task module first, as a worker does.
+    celery_app.loader.import_default_modules()
     celery_app.close()
     celery_app.amqp._producer_pool = None
 

@@ -6,8 +6,10 @@ import redis
 from django.test import Client
 
 from ops import logs
-from tests.conftest import Worker, worker_env
-from tests.statements.test_signing import INDIVIDUAL, SIGN_URL
+from statements.models import Signature
+from tests.conftest import Worker, wait_until, worker_env
+from tests.factories import SignatureFactory
+from tests.staff.helpers import make_user
 
 REQUEST_ID = "3f1c9a0e5b7d4e2a9c8b6d5e4f3a2b1c"
 
@@ -39,6 +41,14 @@ def test_published_tasks_carry_the_request_id(statement, broker_url):
 
 
 def test_json_log_lines_follow_a_request_into_its_task(statement, broker_url, smtp_sink, tmp_path):
+    """An organiser starts a bulk invalidation: the request queues the task that runs it, and
+    the worker's lines for that task carry the request's id."""
+    spam = [SignatureFactory(statement=statement, email=f"bot{n}@spam.example") for n in range(3)]
+    organiser = make_user("organiser@example.org", role="organiser")
+    staff = Client(headers={"Accept-Language": "en"})
+    staff.force_login(organiser)
+    prepared = staff.post("/staff/invalidations/", {"email_domain": "spam.example"})
+    assert prepared.status_code == 302, prepared.status_code
     worker = Worker(
         broker_url=broker_url,
         log=tmp_path / "worker.log",
@@ -46,21 +56,28 @@ def test_json_log_lines_follow_a_request_into_its_task(statement, broker_url, sm
     )
     worker.start()
     try:
-        visitor = Client(headers={"X-Request-ID": REQUEST_ID, "Accept-Language": "en"})
-        assert visitor.post(SIGN_URL, INDIVIDUAL).status_code == 302
-        smtp_sink.wait_for(1)
+        started = staff.post(prepared["Location"] + "run/", headers={"X-Request-ID": REQUEST_ID})
+        assert started.status_code == 302
+        assert started.headers["X-Request-ID"] == REQUEST_ID
+        wait_until(
+            lambda: all(
+                s.state == Signature.State.FRAUDULENT
+                for s in Signature.objects.filter(pk__in=[s.pk for s in spam])
+            ),
+            what="the invalidation",
+        )
+        wait_until(lambda: "succeeded" in worker.log.read_text(), what="the task's last line")
     finally:
         worker.stop()
-    lines = [
-        json.loads(line) for line in worker.log.read_text().splitlines() if line.startswith("{")
-    ]
-    assert lines, worker.log.read_text()[:2000]
+    text = worker.log.read_text()
+    lines = [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+    assert lines, text[:2000]
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
     ours = [line for line in lines if line.get("request_id") == REQUEST_ID]
     assert ours, "no worker line carries the request id"
-    assert {line["task"] for line in ours} == {"statements.tasks.confirmation_send"}
+    assert {line["task"] for line in ours} == {"statements.staff.tasks.invalidation_execute"}
     assert all(line["task_id"] for line in ours)
     # Lines of work no request caused carry none.
     assert all(line.get("request_id") in {None, REQUEST_ID} for line in lines)
-    # Privacy: the signer's address reaches no log line.
-    assert INDIVIDUAL["individual-email"] not in worker.log.read_text()
+    # Privacy: no signer's address reaches a log line.
+    assert not any(signature.email in text for signature in spam)

@@ -13,9 +13,10 @@ from tests.conftest import _free_port, _worker_database_url
 pytestmark = pytest.mark.slow
 
 # A cold process took a second for its first statement page here (2.7 s where the bytecode was
-# not precompiled); a warm one takes a few milliseconds. The bound leaves room for a busy
-# machine while still failing on any cold start.
-FIRST_REQUEST_BOUND = 0.15
+# not precompiled); a warm one takes a few milliseconds. The bound leaves room for a machine
+# shared with other jobs (a scheduling pause of 175 ms was seen at a load of 8 on 2 cores)
+# while still failing on any cold start.
+FIRST_REQUEST_BOUND = 0.4
 
 
 def _timed_get(port: int, path: str) -> float:

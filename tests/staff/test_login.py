@@ -100,3 +100,38 @@ def test_credential_changes_are_audited(client, moderator):
     )
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="account.password_changed", actor=moderator).exists()
+
+
+@pytest.fixture
+def dead_redis_cache(settings):
+    """The site's own cache backend, pointed at a port where no Redis listens."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "petition.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "KEY_PREFIX": "petition",
+            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
+        }
+    }
+
+
+def test_staff_sign_in_works_while_the_cache_is_down(client, moderator, dead_redis_cache):
+    response = _sign_in(client, moderator.email)
+    assert response.status_code == 302 and response["Location"] == reverse("mfa_authenticate")
+    response = client.post(reverse("mfa_authenticate"), {"code": totp_code(moderator.totp_secret)})
+    assert response.status_code == 302 and response["Location"] == reverse("staff:home")
+    assert client.get(reverse("staff:home")).status_code == 200
+
+
+def test_failed_sign_ins_are_still_limited_while_the_cache_is_down(
+    client, moderator, dead_redis_cache
+):
+    for _ in range(5):
+        assert _sign_in(client, moderator.email, password="wrong password").status_code == 200
+    response = _sign_in(client, moderator.email)
+    assert response.status_code != 302  # counted in this process until Redis is back
+
+
+def test_the_health_check_still_reports_the_cache_down(client, db, dead_redis_cache):
+    client.get("/healthz")  # whatever the cache answered from memory meanwhile
+    assert client.get("/healthz").json()["cache"] == "unavailable"
