@@ -55,8 +55,8 @@ ENV PATH="/opt/venv/bin:$PATH" \
     WEB_BIND=0.0.0.0:8000 \
     WEB_ACCESS_LOG=-
 
-# DejaVu Sans: the printable PDF signatory lists need a font with Cyrillic (reportlab ships
-# none); without it they fall back to Helvetica and lose every non-Latin name.
+# DejaVu Sans: the font of the printable PDF signatory lists (Latin, Cyrillic, Greek); without
+# it they are set in the Libertinus Serif that the Typst compiler carries.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends fonts-dejavu-core \
     && rm -rf /var/lib/apt/lists/*

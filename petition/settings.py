@@ -369,6 +369,9 @@ ACCOUNT_RATE_LIMITS = {
     "signup": "20/m/ip",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Recovery codes are shown once, straight after enrolling (see the adapter), and never again:
+# a later session can only make new ones.
+MFA_RECOVERY_CODES_SHOW_ONCE = True
 # TOTP cannot be switched off while STAFF_REQUIRE_MFA holds, and never with the password alone.
 MFA_ADAPTER = "statements.staff.adapter.StaffMFAAdapter"
 MFA_FORMS = {"deactivate_totp": "statements.staff.allauth_forms.StaffDeactivateTOTPForm"}

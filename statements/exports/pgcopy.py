@@ -4,8 +4,9 @@ Reading a million rows into Python objects and joining them back into text takes
 the whole CSV budget (10 s), most of it in creating and discarding 19 million strings. With
 `COPY (SELECT …) TO STDOUT WITH (FORMAT csv)` the server formats the rows and Python only
 passes the bytes on. The SELECT makes exactly the cells of the Python path
-(`writers.csv_lines`): the same columns, formula triggers neutralised with the same
-character set, country names from the same dictionary, empty cells unquoted, line feeds.
+(`csvfile.csv_lines`): the same columns, formula triggers neutralised with the same
+character set, the names of codes from the same dictionaries, ISO 8601 timestamps from the
+same expression, empty cells unquoted, line feeds.
 tests/exports/test_pgcopy.py checks that both paths write the same bytes.
 
 Rows are still read in chunks by keyset pagination on the primary key, with progress
@@ -20,7 +21,8 @@ from django.db import connections
 from django.db.models import Case, CharField, F, Func, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from statements.exports.selectors import UtcTimestampText
+from statements.exports.cells import FORMULA_TRIGGERS, Names
+from statements.exports.selectors import IsoTimestamp
 
 # Rows a COPY: larger than the Python path's chunks, as each query costs a plan and a round
 # trip while a row here costs no Python object; progress still moves every 20,000 rows.
@@ -32,14 +34,12 @@ def available(alias: str) -> bool:
 
 
 def _trigger_codes() -> str:
-    from statements.exports.writers import FORMULA_TRIGGERS
-
     # NUL cannot occur in PostgreSQL text; the other triggers are compared by code point.
     return ", ".join(str(ord(c)) for c in sorted(FORMULA_TRIGGERS) if c != "\x00")
 
 
 class Neutralised(Func):
-    """A text value made inert for spreadsheets, as writers.neutralise does; an empty value
+    """A text value made inert for spreadsheets, as cells.neutralise does; an empty value
     becomes NULL, which COPY writes as an empty, unquoted cell."""
 
     arity = 1
@@ -65,38 +65,43 @@ class JsonLookup(Func):
     arg_joiner = "::jsonb ->> "
 
 
-def _columns(names: dict[str, str]) -> list:
-    """The CSV's columns (writers.TABLE_HEADER) as expressions."""
+def _named(field: str, names: dict[str, str]):
+    """A code's name from `names`, or the code itself when it has none."""
+    lookup = JsonLookup(Value(json.dumps(names, ensure_ascii=False)), F(field))
+    return Neutralised(Coalesce(lookup, F(field)))
+
+
+def _columns(names: Names) -> list:
+    """The CSV's columns (cells.TABLE_HEADER) as expressions."""
     return [
         F("id"),
         Neutralised("kind"),
+        _named("kind", names.kind),
         Neutralised("state"),
+        _named("state", names.state),
         Neutralised("full_name"),
         Neutralised("email"),
         Neutralised("organisation_name"),
         Neutralised("organisation_type"),
+        _named("organisation_type", names.organisation_type),
         Neutralised("contact_role"),
         Neutralised("website"),
         Neutralised("affiliation"),
         Neutralised("city"),
         Neutralised("country"),
-        Neutralised(
-            Coalesce(
-                JsonLookup(Value(json.dumps(names, ensure_ascii=False)), F("country")),
-                F("country"),
-            )
-        ),
+        _named("country", names.country),
         Case(When(show_publicly=True, then=Value("true")), default=Value("false")),
         Neutralised("comment"),
         Neutralised("language"),
-        UtcTimestampText("created_at"),
-        UtcTimestampText("confirmed_at"),
-        UtcTimestampText("decided_at"),
         Neutralised("source"),
+        _named("source", names.source),
+        IsoTimestamp("created_at"),
+        IsoTimestamp("confirmed_at"),
+        IsoTimestamp("decided_at"),
     ]
 
 
-def copy_csv_rows(out: BinaryIO, queryset: QuerySet, *, names: dict[str, str], on_progress) -> int:
+def copy_csv_rows(out: BinaryIO, queryset: QuerySet, *, names: Names, on_progress) -> int:
     """Append the queryset's rows to `out` as CSV lines; returns how many were written."""
     connection = connections[queryset.db]
     columns = _columns(names)

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_safe
 
 from ops.routers import reads_from_replica
 from statements import selectors
-from statements.exports.writers import country_names, neutralise
+from statements.exports.cells import country_names, neutralise
 from statements.models import Statement
 
 logger = logging.getLogger(__name__)

@@ -17,18 +17,26 @@ from django.conf import settings
 from django.db import transaction
 from django.http import Http404
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.text import slugify
+from django.utils.translation import pgettext
 
 from statements.emails import send_email
-from statements.exports import pdf, writers
-from statements.exports.selectors import ExportFilters, export_queryset, iter_chunks
-from statements.models import AuditEvent, SignatoryExport, Statement
+from statements.exports import cells, csvfile, osdi, pdf, xlsx
+from statements.exports.selectors import (
+    XLSX_FIELDS,
+    ExportFilters,
+    export_queryset,
+    iter_chunks,
+)
+from statements.models import AuditEvent, SignatoryExport, Signature, Statement
 from statements.selectors import statement_text
 
 logger = logging.getLogger(__name__)
 
 Format = SignatoryExport.Format
 State = SignatoryExport.State
+Kind = Signature.Kind
 
 ACTIVE = (State.QUEUED, State.RUNNING)
 # How many exports one organiser may have waiting or running at once: a long list takes a
@@ -41,6 +49,9 @@ QUEUED_TOO_LONG = timedelta(hours=24)
 # Files with no export to account for them (a crash between writing and recording) are
 # removed once they are this old.
 ORPHAN_AGE = timedelta(days=1)
+
+# Filters that say how the export was asked for rather than what it holds.
+PRIVATE_FILTERS = ("email_language", "notify")
 
 EXTENSIONS = {Format.CSV: "csv", Format.XLSX: "xlsx", Format.JSON: "json", Format.PDF: "pdf"}
 CONTENT_TYPES = {
@@ -67,8 +78,20 @@ def export_path(export: SignatoryExport) -> Path:
 
 
 def download_name(export: SignatoryExport) -> str:
-    day = (export.finished_at or export.created_at).date().isoformat()
-    return f"{export.statement.slug}-signatories-{day}.{EXTENSIONS[export.format]}"
+    """What the file is called when downloaded: what it holds, in the list's language —
+    statement, kinds, language, date — e.g. kazakhstan-2022_organisations_en_2026-11-30.pdf."""
+    filters = ExportFilters.from_json(export.filters)
+    kinds = set(filters.kinds)
+    with translation.override(filters.language):
+        if kinds == {Kind.ORGANISATION}:
+            what = pgettext("file name", "organisations")
+        elif kinds == {Kind.INDIVIDUAL}:
+            what = pgettext("file name", "individuals")
+        else:
+            what = pgettext("file name", "organisations-and-individuals")
+    day = timezone.localdate(export.finished_at or export.created_at).isoformat()
+    parts = (export.statement.slug, slugify(what, allow_unicode=True), filters.language, day)
+    return "_".join(parts) + "." + EXTENSIONS[export.format]
 
 
 def _remove_files(export_id, format: str) -> None:
@@ -154,23 +177,36 @@ def _write(export: SignatoryExport, path: Path) -> int:
     if export.format == Format.PDF:
         return pdf.write_pdf(path, export, on_progress=on_progress)
     queryset = export_queryset(export)
+    names = cells.code_names(filters.language)
     if export.format == Format.CSV:
         with open(path, "wb", buffering=1 << 20) as out:
-            return writers.write_csv(
-                out, queryset, language=filters.language, bom=filters.bom, on_progress=on_progress
+            return csvfile.write_csv(
+                out, queryset, names=names, bom=filters.bom, on_progress=on_progress
             )
-    chunks = iter_chunks(queryset)
     if export.format == Format.XLSX:
-        return writers.write_xlsx(path, chunks, language=filters.language, on_progress=on_progress)
+        return xlsx.write_xlsx(
+            path,
+            iter_chunks(queryset, XLSX_FIELDS),
+            names=names,
+            language=filters.language,
+            on_progress=on_progress,
+        )
     meta = {
         "statement": export.statement.slug,
         "export": str(export.pk),
-        "generated_date": timezone.now().isoformat().replace("+00:00", "Z"),
-        "filters": {k: v for k, v in export.filters.items() if k != "email_language"},
+        "generated_date": timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "filters": {k: v for k, v in export.filters.items() if k not in PRIVATE_FILTERS},
     }
+    records = osdi.Records(names=names, statement_href=pdf.statement_link(export, filters.language))
     with open(path, "w", encoding="utf-8", newline="", buffering=1 << 20) as out:
-        return writers.write_json(
-            out, chunks, language=filters.language, meta=meta, on_progress=on_progress
+        return osdi.write_json(
+            out,
+            iter_chunks(queryset),
+            records=records,
+            meta=meta,
+            self_href=settings.SITE_URL
+            + reverse("staff:export_detail", kwargs={"export_id": export.pk}),
+            on_progress=on_progress,
         )
 
 
@@ -270,6 +306,8 @@ def export_notify_deliver(*, export_id) -> bool:
     if export.state not in names:
         return False
     filters = ExportFilters.from_json(export.filters)
+    if not filters.notify:
+        return False
     language = filters.email_language
     try:
         title = statement_text(export.statement, language).text.title

@@ -20,9 +20,11 @@ from statements.exports.forms import ExportRequestForm
 from statements.exports.selectors import ExportFilters
 from statements.models import SignatoryExport, Signature, Statement
 from statements.staff.access import staff_required
+from statements.staff.selectors import statement_titles
 
 PERMISSION = "statements.export_signatories"
 RECENT = 50
+LANGUAGE_NAMES = dict(settings.LANGUAGES)
 
 
 def describe_filters(export: SignatoryExport) -> dict:
@@ -36,9 +38,21 @@ def describe_filters(export: SignatoryExport) -> dict:
         "countries": ", ".join(countries.name(c) or c for c in filters.countries),
         "date_from": filters.date_from,
         "date_to": filters.date_to,
-        "language": dict(settings.LANGUAGES).get(filters.language, filters.language),
+        "language": str(LANGUAGE_NAMES.get(filters.language, filters.language)),
         "bom": filters.bom,
+        "notify": filters.notify,
     }
+
+
+def _listed(exports, titles: dict[int, str]) -> list[dict]:
+    return [
+        {
+            "export": export,
+            "statement_title": titles.get(export.statement_id, export.statement.slug),
+            "filters": describe_filters(export),
+        }
+        for export in exports
+    ]
 
 
 def progress_data(export: SignatoryExport) -> dict:
@@ -85,9 +99,11 @@ def exports(request: HttpRequest) -> HttpResponse:
                     % {"count": services.MAX_ACTIVE_PER_USER},
                 )
             else:
-                messages.success(
-                    request, _("Your export has been requested. We will email you when ready.")
-                )
+                if form.cleaned_data["notify"]:
+                    told = _("Your list has been requested. We will email you when it is ready.")
+                else:
+                    told = _("Your list has been requested. This page shows its progress.")
+                messages.success(request, told)
                 return redirect("staff:export_detail", export_id=export.pk)
         status = 400
     else:
@@ -95,7 +111,7 @@ def exports(request: HttpRequest) -> HttpResponse:
     recent = SignatoryExport.objects.select_related("statement", "requested_by")[:RECENT]
     context = {
         "form": form,
-        "exports": recent,
+        "exports": _listed(recent, statement_titles(get_language())),
         "expiry_days": max(settings.EXPORT_MAX_AGE.days, 1),
     }
     return render(request, "staff/exports/list.html", context, status=status)
@@ -108,8 +124,10 @@ def export_detail(request: HttpRequest, export_id) -> HttpResponse:
     export = get_object_or_404(
         SignatoryExport.objects.select_related("statement", "requested_by"), pk=export_id
     )
+    titles = statement_titles(get_language())
     context = {
         "export": export,
+        "statement_title": titles.get(export.statement_id, export.statement.slug),
         "filters": describe_filters(export),
         "status": progress_data(export),
         "download_name": services.download_name(export),

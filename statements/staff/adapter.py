@@ -3,7 +3,8 @@ and the second factor they must have cannot be switched off.
 
 It also gives allauth's rate limits the site's trusted-proxy rule for the client address (the
 one signing uses), audits sign-ins and every change to a staff member's credentials, and lets
-a fresh password sign-in stand for the password check before enrolling a first authenticator.
+a fresh password sign-in stand for the password check while enrolling a first authenticator
+and reading the recovery codes that come with it.
 """
 
 import time
@@ -16,6 +17,7 @@ from allauth.mfa.adapter import DefaultMFAAdapter
 from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
+from django.db.models import Min
 from django.utils.translation import gettext_lazy as _
 
 from statements.http import client_ip
@@ -31,24 +33,32 @@ class StaffAccountAdapter(DefaultAccountAdapter):
         return client_ip(request)
 
     def is_reauthentication_required(self, *, app: str, **kwargs) -> bool:
-        """New staff are sent to enrol TOTP straight after signing in, where allauth would ask
-        for the password a second time. A password sign-in within the reauthentication
-        timeout already proves it, as long as the account has no second factor to protect
-        yet; removing or replacing one still asks again."""
-        if app == "allauth.mfa" and self._signed_in_moments_ago_without_mfa():
+        """New staff are sent to enrol TOTP straight after signing in, and then to their
+        recovery codes, where allauth would ask for the password a second time. A password
+        sign-in within the reauthentication timeout already proves it, as long as every
+        second factor of the account was added after that sign-in (by this session, in the
+        same few minutes); a session older than that, or an account that had a factor
+        before, is asked again."""
+        if app == "allauth.mfa" and self._signed_in_before_every_factor():
             return False
         return super().is_reauthentication_required(app=app, **kwargs)
 
-    def _signed_in_moments_ago_without_mfa(self) -> bool:
+    def _signed_in_before_every_factor(self) -> bool:
         request = context.request
         user = getattr(request, "user", None)
-        if user is None or not user.is_authenticated or is_mfa_enabled(user):
+        if user is None or not user.is_authenticated:
             return False
         window = account_settings.REAUTHENTICATION_TIMEOUT
-        return any(
-            record.get("method") == "password" and time.time() - record["at"] < window
+        sign_ins = [
+            record["at"]
             for record in get_authentication_records(request, user)
-        )
+            if record.get("method") == "password" and time.time() - record["at"] < window
+        ]
+        if not sign_ins:
+            return False
+        first_factor = Authenticator.objects.filter(user=user).aggregate(Min("created_at"))
+        added = first_factor["created_at__min"]
+        return added is None or added.timestamp() >= max(sign_ins)
 
     def post_login(self, request, user, **kwargs):
         """Runs once every login stage (password, then TOTP) has passed."""

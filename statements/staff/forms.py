@@ -4,11 +4,12 @@ write."""
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import SetPasswordMixin
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from statements.models import Signature, StaffRole, Statement
-from statements.staff.selectors import QueueFilters
+from statements.staff.selectors import QueueFilters, statement_titles
 from statements.staff.services import (
     REASON_LIMIT,
     REASON_REQUIRED,
@@ -73,6 +74,9 @@ class QueueFilterForm(forms.Form):
             data = data.copy()
             data["state"] = State.AWAITING_MODERATION
         super().__init__(data, *args, **kwargs)
+        # Statements by title, in the staff member's language.
+        titles = statement_titles(get_language())
+        self.fields["statement"].label_from_instance = lambda s: titles.get(s.pk, s.slug)
 
     def filters(self) -> QueueFilters:
         """The valid filters; an invalid one is ignored (its error is shown beside it)."""

@@ -7,7 +7,7 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import StrIndex, Substr, TruncDate
 from django.utils import timezone
 
-from statements.models import Signature
+from statements.models import Signature, StatementTranslation
 from statements.normalise import email_key
 
 State = Signature.State
@@ -70,6 +70,24 @@ def _search(text: str) -> Q:
     if text.startswith("@"):
         return by_domain
     return Q(full_name__icontains=text) | Q(organisation_name__icontains=text) | by_domain
+
+
+def statement_titles(language: str, *, by_slug: bool = False) -> dict:
+    """Every statement's title in `language`, or in its original language where it has no
+    translation: staff pages name statements by title, not by slug. Keyed by primary key,
+    and by slug too with `by_slug` (the audit log's data holds either)."""
+    titles: dict = {}
+    slugs: dict[int, str] = {}
+    rows = StatementTranslation.objects.values_list(
+        "statement_id", "language", "title", "statement__original_language", "statement__slug"
+    )
+    for statement_id, text_language, title, original, slug in rows:
+        slugs[statement_id] = slug
+        if text_language == language or (text_language == original and statement_id not in titles):
+            titles[statement_id] = title
+    if by_slug:
+        titles.update({slugs[pk]: title for pk, title in list(titles.items())})
+    return titles
 
 
 # --- Dashboard --------------------------------------------------------------------------------

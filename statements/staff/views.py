@@ -30,9 +30,9 @@ from statements.models import (
     StaffRole,
     Statement,
 )
-from statements.staff import accounts, selectors, services
+from statements.staff import accounts, audit, selectors, services
 from statements.staff.access import ROLE_GROUPS, has_totp, staff_required, staff_role
-from statements.staff.charts import bar_chart
+from statements.staff.charts import day_chart
 from statements.staff.forms import (
     BulkDecisionForm,
     DecisionForm,
@@ -41,6 +41,7 @@ from statements.staff.forms import (
     JoinForm,
     QueueFilterForm,
 )
+from statements.staff.selectors import QueueFilters
 
 MODERATE = "statements.moderate_signature"
 QUEUE_PAGE_SIZE = 50
@@ -68,13 +69,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     statement_id = chosen.pk if chosen else None
     hour_ago = timezone.now() - timedelta(hours=1)
     per_day = selectors.signatures_per_day(statement_id=statement_id)
+    titles = selectors.statement_titles(get_language())
     context = {
-        "statements": statements,
+        "statements": [(s, titles.get(s.pk, s.slug)) for s in statements],
         "chosen": chosen,
         "state_rows": selectors.counts_by_state(statement_id),
-        "public_counts": [(s, counters.get_counts(s.pk)) for s in statements],
-        "chart": bar_chart(per_day),
-        "per_day": per_day,
+        "public_counts": [
+            (s, titles.get(s.pk, s.slug), counters.get_counts(s.pk)) for s in statements
+        ],
+        "chart": day_chart(per_day),
         "top_countries": [
             (countries.name(code), code, n)
             for code, n in selectors.top_countries(statement_id=statement_id)
@@ -93,9 +96,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def queue(request: HttpRequest) -> HttpResponse:
     filter_form = QueueFilterForm(request.GET)
-    page = Paginator(selectors.moderation_queue(filter_form.filters()), QUEUE_PAGE_SIZE).get_page(
+    filters = filter_form.filters()
+    page = Paginator(selectors.moderation_queue(filters), QUEUE_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
+    titles = selectors.statement_titles(get_language())
+    page.object_list = list(page.object_list)
+    for signature in page.object_list:
+        signature.statement_title = titles.get(signature.statement_id, signature.statement.slug)
     query = request.GET.copy()
     query.pop("page", None)
     query.pop("select", None)
@@ -107,6 +115,9 @@ def queue(request: HttpRequest) -> HttpResponse:
     context = {
         "filter_form": filter_form,
         "page": page,
+        # Nothing waits at all (the queue's own view), or nothing matches what was asked.
+        "queue_is_empty": filters == QueueFilters() and not page.paginator.count,
+        "filtered": filters != QueueFilters(),
         "query": query.urlencode(),
         "back": reverse("staff:queue") + ("?" + back.urlencode() if back else ""),
         "select_all": request.GET.get("select") == "all",
@@ -175,9 +186,11 @@ def queue_decide(request: HttpRequest) -> HttpResponse:
 def signature_detail(request: HttpRequest, pk: int) -> HttpResponse:
     signature = get_object_or_404(Signature.objects.select_related("statement"), pk=pk)
     events = signature.audit_events.select_related("actor").order_by("-created_at", "-pk")
+    titles = selectors.statement_titles(get_language())
     context = {
         "signature": signature,
-        "events": events,
+        "statement_title": titles.get(signature.statement_id, signature.statement.slug),
+        "history": [(event, audit.describe(event, in_history=True)) for event in events],
         "same_organisation": (
             services.same_organisation(signature).order_by("created_at")
             if signature.kind == Signature.Kind.ORGANISATION
@@ -216,19 +229,23 @@ def signature_decide(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect(back)
     name = outcome.signature.display_name
-    if outcome.changed:
-        messages.success(
-            request,
-            _("“%(name)s”: %(from)s → %(to)s.")
-            % {
-                "name": name,
-                "from": Signature.State(outcome.from_state).label,
-                "to": outcome.signature.get_state_display(),
-            },
-        )
-    else:
+    if not outcome.changed:
         messages.info(request, _("“%(name)s” already had that decision.") % {"name": name})
-    return redirect(back)
+        return redirect(back)
+    messages.success(
+        request,
+        _("“%(name)s”: %(from)s → %(to)s.")
+        % {
+            "name": name,
+            "from": Signature.State(outcome.from_state).label,
+            "to": outcome.signature.get_state_display(),
+        },
+    )
+    # On to the next signature waiting for a decision, as a moderator works through a queue.
+    following = selectors.moderation_queue(QueueFilters()).exclude(pk=signature.pk).first()
+    if following is None:
+        return redirect("staff:queue")  # which says that it is empty
+    return redirect("staff:signature", pk=following.pk)
 
 
 @staff_required(MODERATE)
@@ -430,9 +447,12 @@ def invalidation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_revert": run.state in services.REVERTIBLE
         and run.reverted_at is None
         and run.changed_count > 0,
-        "events": AuditEvent.objects.filter(
-            action__startswith="invalidation.", data__run=run.pk
-        ).select_related("actor"),
+        "events": [
+            (event, audit.describe(event))
+            for event in AuditEvent.objects.filter(
+                action__startswith="invalidation.", data__run=run.pk
+            ).select_related("actor")
+        ],
     }
     return render(request, "staff/invalidation.html", context)
 
@@ -478,10 +498,12 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     actions = (
         AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:100]
     )
+    titles = selectors.statement_titles(get_language(), by_slug=True)
     context = {
         "page": page,
+        "sentences": [(event, audit.describe(event, titles=titles)) for event in page],
         "action": action,
-        "actions": actions,
+        "actions": audit.action_choices(actions),
         "query": urlencode({"action": action}) if action else "",
     }
     return render(request, "staff/audit.html", context)

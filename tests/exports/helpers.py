@@ -3,14 +3,12 @@
 import csv
 import io
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 
-from django.utils import translation
-from django_countries import countries
 from openpyxl import load_workbook
 
 from statements.exports import services
-from statements.exports.writers import TABLE_HEADER, neutralise
+from statements.exports.cells import TABLE_HEADER, code_names, neutralise
 from statements.models import SignatoryExport, Signature
 
 TIMESTAMPS = ("created_at", "confirmed_at", "decided_at")
@@ -21,49 +19,62 @@ def file_bytes(export: SignatoryExport) -> bytes:
 
 
 def expected_table(signatures, language: str = "es") -> list[dict]:
-    """What a CSV or XLSX row holds for each signature, neutralised, in primary key order."""
-    with translation.override(language):
-        names = {code: str(name) for code, name in countries}
+    """What a CSV or XLSX row holds for each signature, neutralised, in primary key order;
+    timestamps to the second, as the files carry them."""
+    names = code_names(language)
     rows = []
     for s in sorted(signatures, key=lambda s: s.pk):
         rows.append(
             {
                 "id": str(s.pk),
                 "kind": s.kind,
+                "kind_name": names.kind[s.kind],
                 "state": s.state,
+                "state_name": names.state[s.state],
                 "full_name": neutralise(s.full_name),
                 "email": neutralise(s.email),
                 "organisation_name": neutralise(s.organisation_name),
                 "organisation_type": s.organisation_type,
+                "organisation_type_name": names.organisation_type.get(s.organisation_type, ""),
                 "contact_role": neutralise(s.contact_role),
                 "website": neutralise(s.website),
                 "affiliation": neutralise(s.affiliation),
                 "city": neutralise(s.city),
                 "country": s.country.code,
-                "country_name": names[s.country.code],
+                "country_name": names.country[s.country.code],
                 "show_publicly": "true" if s.show_publicly else "false",
                 "comment": neutralise(s.comment),
                 "language": s.language,
-                "created_at": s.created_at,
-                "confirmed_at": s.confirmed_at,
-                "decided_at": s.decided_at,
                 "source": s.source,
+                "source_name": names.source[s.source],
+                "created_at": _to_second(s.created_at),
+                "confirmed_at": _to_second(s.confirmed_at),
+                "decided_at": _to_second(s.decided_at),
             }
         )
     return rows
 
 
+def _to_second(value: datetime | None) -> datetime | None:
+    return value.replace(microsecond=0) if value else None
+
+
 def _parse_time(value):
-    return datetime.fromisoformat(value) if value else None
+    """A CSV timestamp ("2022-01-05T10:00:00Z") or an XLSX date cell (UTC, without a zone)."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(value)
 
 
 def normalise_table(rows: list[dict]) -> list[dict]:
     """File rows with their timestamps parsed, so they compare with the database's."""
     out = []
     for row in rows:
+        times = {key: _parse_time(row[key]) for key in TIMESTAMPS}
         row = {key: ("" if value is None else str(value)) for key, value in row.items()}
-        for key in TIMESTAMPS:
-            row[key] = _parse_time(row[key])
+        row.update(times)
         out.append(row)
     return out
 

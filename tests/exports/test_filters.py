@@ -79,8 +79,8 @@ def test_pdf_prints_only_what_may_be_published(statement, signatures, organiser)
         ).to_json(),
     )
     content = pdf.list_content(export)
-    organisations = {name for g in content.organisations for name, _ in g.entries}
-    people = {name for g in content.individuals for name, _ in g.entries}
+    organisations = {e.name for g in content.organisations for e in g.entries}
+    people = {e.name for g in content.individuals for e in g.entries}
     assert signatures["org_rejected"].organisation_name not in organisations
     assert signatures["org_pending"].organisation_name not in organisations
     assert signatures["ind_hidden"].full_name not in people

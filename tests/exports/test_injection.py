@@ -5,8 +5,8 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from statements.exports import writers
-from statements.exports.writers import FORMULA_TRIGGERS, neutralise
+from statements.exports import cells, csvfile, xlsx
+from statements.exports.cells import FORMULA_TRIGGERS, neutralise
 from tests.exports.helpers import expected_table, file_bytes, read_csv, read_xlsx
 
 OWASP_TRIGGERS = "=+-@\t\r\x00"
@@ -41,7 +41,7 @@ def test_neutralise_covers_owasps_list():
 
 @given(st.lists(cell_text, max_size=20))
 def test_column_neutralisation_matches_cell_by_cell(values):
-    assert list(writers.neutralise_column(tuple(values))) == [neutralise(v) for v in values]
+    assert list(cells.neutralise_column(tuple(values))) == [neutralise(v) for v in values]
 
 
 def _row(pk: int, texts: list[str]) -> tuple:
@@ -63,10 +63,10 @@ def _row(pk: int, texts: list[str]) -> tuple:
         True,
         t[8],
         "es",
+        t[9],
         "2022-01-05T10:00:00Z",
         None,
         None,
-        t[9],
     )
 
 
@@ -75,11 +75,12 @@ def _row(pk: int, texts: list[str]) -> tuple:
 def test_csv_and_xlsx_cells_are_inert(tmp_path_factory, texts):
     rows = [_row(pk, t) for pk, t in enumerate(texts, 1)]
     out = io.BytesIO()
-    names = writers.country_names("en")
-    writers.write_csv_rows(out, [rows], names=names, on_progress=lambda n: None)
-    csv_rows = read_csv(",".join(writers.TABLE_HEADER).encode() + b"\n" + out.getvalue())[1]
+    names = cells.code_names("en")
+    csvfile.write_csv_rows(out, [rows], names=names, on_progress=lambda n: None)
+    csv_rows = read_csv(csvfile.csv_header(bom=False) + out.getvalue())[1]
     path = tmp_path_factory.mktemp("xlsx") / "list.xlsx"
-    writers.write_xlsx(path, [rows], language="en", on_progress=lambda n: None)
+    xlsx_rows_in = [(*row[:-3], 44566.41666666667, None, None) for row in rows]
+    xlsx.write_xlsx(path, [xlsx_rows_in], names=names, language="en", on_progress=lambda n: None)
     xlsx_rows = read_xlsx(path.read_bytes())[1]
     assert len(csv_rows) == len(xlsx_rows) == len(rows)
     for parsed in (csv_rows, xlsx_rows):
@@ -112,9 +113,11 @@ def test_dangerous_signatures_are_neutralised_end_to_end(statement, signatures, 
 
 
 def test_characters_xml_cannot_carry_do_not_uncover_a_formula(tmp_path):
-    rows = [_row(1, ["\x01=cmd()", "\x0b\x00+1"])]
+    rows = [(*_row(1, ["\x01=cmd()", "\x0b\x00+1", "\x00=x"])[:-3], None, None, None)]
     path = tmp_path / "list.xlsx"
-    writers.write_xlsx(path, [rows], language="en", on_progress=lambda n: None)
+    names = cells.code_names("en")
+    xlsx.write_xlsx(path, [rows], names=names, language="en", on_progress=lambda n: None)
     row = read_xlsx(path.read_bytes())[1][0]
     assert row["full_name"] == "'=cmd()"
     assert row["email"] == "'+1"
+    assert row["organisation_name"] == "'=x"

@@ -26,5 +26,8 @@ def test_paper_signatures_are_exported_with_their_source(statement, organiser, b
     document = json.loads(file_bytes(build(statement, "json")))
     records = document["_embedded"]["osdi:signatures"]
     assert sorted(r["custom_fields"]["source"] for r in records) == ["online", "paper", "paper"]
-    nurlan = next(r for r in records if r["custom_fields"]["full_name"] == "Nurlan Sadykov")
-    assert nurlan["email_addresses"] == []
+    nurlan = next(
+        r for r in records if r["person"]["custom_fields"]["full_name"] == "Nurlan Sadykov"
+    )
+    assert nurlan["person"]["email_addresses"] == []
+    assert nurlan["custom_fields"]["source_name"] == "En papel"  # the list is in Spanish

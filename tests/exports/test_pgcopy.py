@@ -6,7 +6,7 @@ import io
 import pytest
 from django.db import connection
 
-from statements.exports import pgcopy, selectors, writers
+from statements.exports import cells, csvfile, pgcopy, selectors
 from statements.exports.selectors import export_queryset, iter_chunks
 from statements.models import SignatoryExport
 from tests.factories import OrganisationFactory, SignatureFactory
@@ -36,10 +36,10 @@ TRICKY = [
 
 def _both(statement, language="ru", states=("confirmed", "approved", "rejected")):
     export = SignatoryExport(statement=statement, filters={"states": list(states)})
-    names = writers.country_names(language)
+    names = cells.code_names(language)
     python, database = io.BytesIO(), io.BytesIO()
     counted = []
-    n = writers.write_csv_rows(
+    n = csvfile.write_csv_rows(
         python, iter_chunks(export_queryset(export)), names=names, on_progress=lambda d: None
     )
     m = pgcopy.copy_csv_rows(
@@ -64,6 +64,7 @@ def test_copy_writes_what_the_python_path_writes(statement, signatures, monkeypa
         OrganisationFactory(
             statement=statement,
             organisation_name=f"{text} union {n}",
+            organisation_type=["trade_union", "party", "other"][n % 3],
             contact_role=text,
             state="rejected",
             decided_at=None,

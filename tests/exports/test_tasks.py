@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from petition.celery import app as celery_app
-from statements.exports import services, tasks, writers
+from statements.exports import csvfile, services, tasks, xlsx
 from statements.models import SignatoryExport
 from tests.factories import SignatureFactory
 
@@ -68,7 +68,7 @@ def test_a_writer_error_marks_the_export_failed_and_tells_the_organiser(
         out.write(b"id,kind\n")
         raise ValueError(f"boom with personal data: {personal}")
 
-    monkeypatch.setattr(writers, "write_csv", broken)
+    monkeypatch.setattr(csvfile, "write_csv", broken)
     export = build(statement, "csv")
     assert export.state == State.FAILED
     assert export.error == "ValueError"  # never the message, which may quote the data
@@ -90,7 +90,7 @@ def test_a_full_disk_is_reported_as_such(statement, build, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writers, "write_xlsx", full)
+    monkeypatch.setattr(xlsx, "write_xlsx", full)
     assert build(statement, "xlsx").error == "OSError (errno 28)"
 
 
@@ -113,7 +113,7 @@ def test_building_is_idempotent(statement, signatures, build, mailoutbox, monkey
     def never(*args, **kwargs):
         raise AssertionError("a finished export is not built again")
 
-    monkeypatch.setattr(writers, "write_csv", never)
+    monkeypatch.setattr(csvfile, "write_csv", never)
     assert services.export_build(export_id=export.pk) is None
     assert tasks.export_build.apply(args=(str(export.pk),)).successful()
     export.refresh_from_db()
@@ -128,7 +128,7 @@ def test_a_redelivered_running_export_starts_over(statement, signatures, organis
     path.with_name(path.name + ".part").write_text("half a file from a lost worker")
     built = services.export_build(export_id=export.pk)
     assert built.state == State.DONE and built.rows_done == built.total_rows == 8
-    assert path.read_text(encoding="utf-8").startswith("id,kind,state")
+    assert path.read_text(encoding="utf-8").startswith("id,kind,kind_name,state")
     assert not path.with_name(path.name + ".part").exists()
 
 
@@ -143,7 +143,7 @@ def test_progress_is_recorded_chunk_by_chunk(statement, organiser, monkeypatch):
     monkeypatch.setattr("statements.exports.pgcopy.CHUNK_SIZE", 5)
     export = _export(statement, organiser)
     seen = []
-    original = writers.write_csv
+    original = csvfile.write_csv
 
     def spy(out, queryset, *, on_progress, **kwargs):
         def record(done):
@@ -153,7 +153,7 @@ def test_progress_is_recorded_chunk_by_chunk(statement, organiser, monkeypatch):
 
         return original(out, queryset, on_progress=record, **kwargs)
 
-    monkeypatch.setattr(writers, "write_csv", spy)
+    monkeypatch.setattr(csvfile, "write_csv", spy)
     services.export_build(export_id=export.pk)
     assert seen == [
         ("running", 5, 12, 41),

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from statements.exports import services
 from statements.models import AuditEvent, SignatoryExport
@@ -97,8 +98,27 @@ def test_request_form_page(organiser_client, statement):
     assert re.search(r'value="confirmed"[^>]*checked', body)
     assert re.search(r'value="approved"[^>]*checked', body)
     assert not re.search(r'value="rejected"[^>]*checked', body)
-    assert "<legend" in body and '<label for="id_countries"' in body
+    assert "<legend" in body and '<label for="id_countries_0"' in body
     assert "<script>" not in body and "style=" not in body
+    # Countries are checkboxes with labels, not a multiple <select>.
+    assert '<select name="countries"' not in body and "multiple>" not in body
+    assert re.search(
+        r'<input type="checkbox" name="countries" value="KZ" id="id_countries_\d+"', body
+    )
+    assert re.search(r'<label for="id_countries_\d+">Kazakhstan</label>', body)
+    # The email is asked for by default; the organiser may untick it.
+    assert re.search(r'<input type="checkbox" name="notify"[^>]*checked', body)
+
+
+@pytest.mark.parametrize(("interface", "expected"), [("en", "en"), ("ru", "ru"), ("es", "es")])
+def test_the_list_language_starts_as_the_organisers(organiser, statement, interface, expected):
+    from django.test import Client
+
+    client = Client(headers={"Accept-Language": interface})
+    client.force_login(organiser)
+    body = client.get(reverse("staff:exports")).content.decode()
+    selected = re.findall(r'<option value="(\w+)" selected>', body)
+    assert selected[-1] == expected
 
 
 @pytest.mark.parametrize("format", ["csv", "xlsx", "json", "pdf"])
@@ -117,6 +137,7 @@ def test_an_organiser_requests_watches_and_downloads(
         "kinds": ["organisation", "individual"],
         "states": ["confirmed", "approved"],
         "language": "es",
+        "notify": "on",
     }
     with django_capture_on_commit_callbacks(execute=True):
         response = organiser_client.post(reverse("staff:exports"), data)
@@ -157,7 +178,7 @@ def test_an_organiser_requests_watches_and_downloads(
     cache_control = {part.strip() for part in response["Cache-Control"].split(",")}
     assert {"private", "no-store"} <= cache_control and "public" not in cache_control
     assert response["Content-Disposition"].startswith("attachment;")
-    assert "kazakhstan-2022-signatories-" in response["Content-Disposition"]
+    assert "kazakhstan-2022_organizaciones-y-personas_es_" in response["Content-Disposition"]
     downloaded = AuditEvent.objects.get(action="export_downloaded")
     assert downloaded.actor == organiser and downloaded.data["export"] == str(export.pk)
     if format == "csv":
@@ -254,7 +275,67 @@ def test_too_many_waiting_exports(organiser_client, statement, organiser):
     assert SignatoryExport.objects.count() == services.MAX_ACTIVE_PER_USER
 
 
+def test_an_organiser_who_watches_may_do_without_the_email(
+    organiser_client, statement, signatures, mailoutbox, django_capture_on_commit_callbacks
+):
+    data = {
+        "statement": statement.pk,
+        "format": "csv",
+        "kinds": ["individual"],
+        "states": ["confirmed"],
+        "language": "en",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = organiser_client.post(reverse("staff:exports"), data, follow=True)
+    export = SignatoryExport.objects.get()
+    assert export.state == State.DONE and export.filters["notify"] is False
+    assert mailoutbox == []
+    assert "This page shows its progress." in response.content.decode()
+
+
 def test_list_of_recent_exports(organiser_client, statement, build):
-    export = build(statement, "xlsx")
+    export = build(statement, "xlsx", language="ru", kinds=("organisation",), countries=("KZ",))
     body = organiser_client.get(reverse("staff:exports")).content.decode()
     assert _urls(export.pk)[0] in body and "XLSX" in body
+    row = re.search(r"<tr>\s*<td data-label=\"Requested\">.*?</tr>", body, re.S).group(0)
+    # By title, with its language and what it holds, in the organiser's language.
+    title = statement.translations.get(language="en").title
+    assert f">{escape(title)}</td>" in row
+    assert ">Russian</td>" in row
+    assert "Organisation; Confirmed, Approved; Kazakhstan" in row
+
+
+def test_a_pdf_too_long_to_print_is_refused_with_a_word_why(
+    organiser_client, statement, signatures, monkeypatch
+):
+    from statements.exports import pdf
+
+    monkeypatch.setattr(pdf, "MAX_ENTRIES", 2)
+    data = {
+        "statement": statement.pk,
+        "format": "pdf",
+        "kinds": ["organisation", "individual"],
+        "states": ["confirmed", "approved"],
+        "countries": ["KZ", "AR"],
+        "language": "en",
+    }
+    response = organiser_client.post(reverse("staff:exports"), data)
+    assert response.status_code == 400
+    body = response.content.decode()
+    # Three organisations and two listed people in Kazakhstan and Argentina.
+    assert "This list has 5 names to print, more than a PDF can hold (2)." in body
+    # The form comes back as it was sent.
+    assert re.search(r'value="pdf"[^>]*checked', body)
+    assert re.search(r'value="KZ"[^>]*checked', body) and re.search(r'value="AR"[^>]*checked', body)
+    assert not SignatoryExport.objects.exists()
+    # Narrowed to one country, it fits.
+    response = organiser_client.post(reverse("staff:exports"), {**data, "countries": ["AR"]})
+    assert response.status_code == 302
+
+
+def test_a_list_that_grew_too_long_fails_at_build_time(statement, signatures, build, monkeypatch):
+    from statements.exports import pdf
+
+    monkeypatch.setattr(pdf, "MAX_ENTRIES", 2)
+    export = build(statement, "pdf")
+    assert export.state == State.FAILED and export.error == "TooLongToPrint"

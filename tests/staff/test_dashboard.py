@@ -2,12 +2,13 @@
 
 import re
 from datetime import timedelta
+from itertools import pairwise
 
 from django.urls import reverse
 from django.utils import timezone
 
 from statements.models import Signature
-from statements.staff.charts import bar_chart
+from statements.staff.charts import day_chart, trimmed
 from tests.factories import OrganisationFactory, SignatureFactory
 
 State = Signature.State
@@ -25,28 +26,59 @@ def test_counts_per_state_and_kind(moderator_client, statement):
     assert rows[State.FRAUDULENT].total == 0
 
 
+def _svg(body: str) -> str:
+    return re.search(r"<svg.*?</svg>", body, re.S).group(0)
+
+
 def test_signatures_per_day_as_an_svg_chart(moderator_client, statement):
     now = timezone.now()
     SignatureFactory.create_batch(4, statement=statement, created_at=now)
     SignatureFactory(statement=statement, created_at=now - timedelta(days=2))
+    SignatureFactory.create_batch(3, statement=statement, created_at=now - timedelta(days=12))
     body = moderator_client.get(reverse("staff:home")).content.decode()
-    svg = re.search(r"<svg.*?</svg>", body, re.S).group(0)
-    assert 'role="img"' in svg and "<title" in svg
+    svg = _svg(body)
+    assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
     assert "style=" not in svg  # the CSP forbids inline styles: presentation attributes only
-    heights = [float(h) for h in re.findall(r'<rect [^>]*height="([\d.]+)"', svg)]
-    assert len(heights) == 30
-    assert heights[-1] > heights[-3] > 0 and heights[-2] == 0
+    # From the first day with a signature to today: 13 days, not 30.
+    widths = [float(w) for w in re.findall(r'<rect [^>]*width="([\d.]+)"', svg)]
+    assert len(widths) == 13
+    assert widths[-1] > widths[0] > widths[-3] > 0 and widths[-2] == widths[1] == 0
+    # Each value is printed beside its bar, and the axes say what they show.
+    values = re.findall(r'font-weight="700" fill="#1a1a1a">(\d+)</text>', svg)
+    assert values == ["3", *["0"] * 9, "1", "0", "4"]
+    assert ">Day</text>" in svg and ">Signatures</text>" in svg
+    assert "Signatures received that day (UTC)" in svg
+    assert "8 signatures in 13 days" in svg
+
+
+def test_a_short_history_still_shows_a_week(moderator_client, statement):
+    SignatureFactory.create_batch(2, statement=statement)
+    svg = _svg(moderator_client.get(reverse("staff:home")).content.decode())
+    assert len(re.findall(r"<rect ", svg)) == 7
+
+
+def test_no_signatures_no_empty_chart(moderator_client, statement):
+    SignatureFactory(statement=statement, created_at=timezone.now() - timedelta(days=45))
+    body = moderator_client.get(reverse("staff:home")).content.decode()
+    assert "<svg" not in body and "No signatures in the last 30 days." in body
 
 
 def test_chart_geometry():
     today = timezone.localdate()
-    series = [(today - timedelta(days=2 - i), n) for i, n in enumerate([0, 5, 10])]
-    chart = bar_chart(series, width=300, height=100)
-    assert [bar.value for bar in chart.bars] == [0, 5, 10]
-    tallest = chart.bars[-1]
-    assert tallest.y + tallest.height == chart.bottom
-    assert chart.bars[1].height * 2 == tallest.height
-    assert chart.ticks[-1].value == 10 and chart.total == 15 and chart.peak == 10
+    series = [(today - timedelta(days=9 - i), n) for i, n in enumerate([0] * 7 + [0, 5, 10])]
+    assert trimmed(series) == series[3:]
+    chart = day_chart(series)
+    assert [bar.value for bar in chart.bars] == [0, 0, 0, 0, 0, 5, 10]
+    longest = chart.bars[-1]
+    assert longest.width == chart.right - chart.left
+    assert chart.bars[-2].width * 2 == longest.width
+    assert [t.value for t in chart.ticks] == [0, 5, 10]
+    assert chart.total == 15 and chart.peak == 10
+    # Rows never overlap, and the axis sits below the last one.
+    ys = [bar.y for bar in chart.bars]
+    assert all(b - a >= chart.bar_height for a, b in pairwise(ys))
+    assert chart.axis_y > ys[-1] + chart.bar_height
+    assert day_chart([(today, 0)] * 10) is None
 
 
 def test_top_countries_count_public_signatures(moderator_client, statement):

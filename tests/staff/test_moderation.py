@@ -358,6 +358,56 @@ def test_single_decisions_on_the_signature_page(moderator_client, moderator, pen
         follow=True,
     )
     assert "already had that decision" in refused.content.decode()
-    body = moderator_client.get(page).content.decode()
-    assert "Not an organisation" in body and "signature.reject" in body
+    body = html.unescape(moderator_client.get(page).content.decode())
+    # The history reads as a sentence, not as the stored code.
+    assert (
+        "moderator@example.net rejected this signature: Awaiting moderation → Rejected. "
+        "Reason: Not an organisation"
+    ) in body
+    assert "signature.reject" not in body
     assert AuditEvent.objects.filter(signature=pending_org, actor=moderator).count() == 1
+
+
+def test_a_decision_on_the_signature_page_moves_to_the_next_in_the_queue(
+    moderator_client, statement, pending_org
+):
+    later = OrganisationFactory(
+        statement=statement,
+        state=Signature.State.AWAITING_MODERATION,
+        decided_at=None,
+        organisation_name="Shymkent Nurses",
+    )
+    response = moderator_client.post(
+        reverse("staff:signature_decide", args=[pending_org.pk]), {"action": "approve"}
+    )
+    assert response["Location"] == reverse("staff:signature", args=[later.pk])
+    page = html.unescape(moderator_client.get(response["Location"]).content.decode())
+    assert "“Almaty Teachers' Union”: Awaiting moderation → Approved." in page
+    assert "<h1>Shymkent Nurses" in page
+    # The last one leads back to the queue, which says it is empty.
+    response = moderator_client.post(
+        reverse("staff:signature_decide", args=[later.pk]), {"action": "approve"}, follow=True
+    )
+    assert response.redirect_chain[-1][0] == reverse("staff:queue")
+    assert "The queue is empty: no signature is waiting for a decision." in html.unescape(
+        response.content.decode()
+    )
+
+
+def test_an_empty_queue_says_so_and_a_filter_that_finds_nothing_says_that(
+    moderator_client, statement
+):
+    body = html.unescape(moderator_client.get(reverse("staff:queue")).content.decode())
+    assert "The queue is empty: no signature is waiting for a decision." in body
+    assert "Nothing matches these filters." not in body
+    body = html.unescape(
+        moderator_client.get(reverse("staff:queue") + "?state=any&country=ZW").content.decode()
+    )
+    assert "Nothing matches these filters." in body and "The queue is empty" not in body
+
+
+def test_the_queue_names_statements_by_title(moderator_client, statement, pending_org):
+    body = html.unescape(moderator_client.get(reverse("staff:queue")).content.decode())
+    title = statement.translations.get(language="en").title
+    assert f'title="{title}"' in body
+    assert ">kazakhstan-2022<" not in body
