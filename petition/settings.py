@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "statements",
+    "exports",
     "ops",
 ]
 
@@ -209,7 +210,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # installations run dedicated workers with -Q exports.
 CELERY_TASK_QUEUES = (Queue("default"), Queue("exports"))
 CELERY_TASK_ROUTES = {
-    "statements.exports.tasks.export_build": {"queue": "exports"},
+    "exports.tasks.export_build": {"queue": "exports"},
 }
 # Where beat keeps its record of the last runs (the container image points it at /tmp).
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILE", "celerybeat-schedule")
@@ -235,7 +236,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=env_int("HISTORY_REFRESH_MINUTES", 5)),
     },
     "exports-expire": {
-        "task": "statements.exports.tasks.exports_expire",
+        "task": "exports.tasks.exports_expire",
         "schedule": crontab(minute=41),
     },
 }

@@ -1,7 +1,6 @@
 from django.urls import path
 
-from statements import views
-from statements.exports import public
+from statements import public_lists, views
 from statements.opendata import views as opendata
 from statements.opendata.views import allow_any_origin
 
@@ -15,12 +14,12 @@ urlpatterns = [
     path("s/<slug:slug>/signatories/", views.signatories, name="signatories"),
     path(
         "s/<slug:slug>/signatories.csv",
-        allow_any_origin(public.signatories_csv),
+        allow_any_origin(public_lists.signatories_csv),
         name="signatories_csv",
     ),
     path(
         "s/<slug:slug>/signatories.json",
-        allow_any_origin(public.signatories_json),
+        allow_any_origin(public_lists.signatories_json),
         name="signatories_json",
     ),
     path("confirm/<str:token>/", views.confirm, name="confirm"),

@@ -27,6 +27,6 @@ urlpatterns = [
     path("paper/", paper.paper_imports, name="paper"),
     path("paper/<int:pk>/", paper.paper_import_detail, name="paper_import"),
     path("paper/<int:pk>/undo/", paper.paper_import_undo, name="paper_import_undo"),
-    # Signatory exports (organisers only); their views live in statements/exports/.
-    path("exports/", include("statements.exports.urls")),
+    # Signatory exports (organisers only); their views live in exports/.
+    path("exports/", include("exports.urls")),
 ]

@@ -33,9 +33,10 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from statements.exports.cells import code_names
-from statements.exports.selectors import ExportFilters, export_queryset
-from statements.models import SignatoryExport, Signature
+from exports.cells import code_names
+from exports.models import SignatoryExport
+from exports.selectors import ExportFilters, export_queryset
+from statements.models import Signature
 from statements.selectors import statement_text
 
 logger = logging.getLogger(__name__)

@@ -21,15 +21,16 @@ from django.utils import timezone, translation
 from django.utils.text import slugify
 from django.utils.translation import pgettext
 
-from statements.emails import send_email
-from statements.exports import cells, csvfile, osdi, pdf, xlsx
-from statements.exports.selectors import (
+from exports import cells, csvfile, osdi, pdf, xlsx
+from exports.models import SignatoryExport
+from exports.selectors import (
     XLSX_FIELDS,
     ExportFilters,
     export_queryset,
     iter_chunks,
 )
-from statements.models import AuditEvent, SignatoryExport, Signature, Statement
+from statements.emails import send_email
+from statements.models import AuditEvent, Signature, Statement
 from statements.selectors import statement_text
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def export_request(
 
     The export's id is a random UUID, so its pages and download cannot be found by counting.
     """
-    from statements.exports.tasks import export_build
+    from exports.tasks import export_build
 
     if format not in Format.values:
         raise ValueError(f"unknown export format {format!r}")
@@ -284,7 +285,7 @@ def export_fail(*, export_id, error: str) -> bool:
 
 
 def _notify_on_commit(export_id) -> None:
-    from statements.exports.tasks import export_notify
+    from exports.tasks import export_notify
 
     export_notify.delay_on_commit(str(export_id))
 

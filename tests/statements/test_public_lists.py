@@ -7,8 +7,20 @@ import json
 from django.urls import reverse
 
 from statements.models import Signature
-from tests.exports.helpers import public_signatories
 from tests.factories import SignatureFactory
+
+
+def public_signatories(statement):
+    organisations = Signature.objects.filter(
+        statement=statement, kind="organisation", state="approved"
+    )
+    individuals = Signature.objects.filter(
+        statement=statement,
+        kind="individual",
+        state__in=Signature.PUBLIC_STATES,
+        show_publicly=True,
+    )
+    return organisations, individuals
 
 
 def _get(client, name, statement, **headers):

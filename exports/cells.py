@@ -6,11 +6,8 @@ xlsx.py, osdi.py for JSON and pdf.py — take the rows as an iterable of chunks 
 tuples in the order of `selectors.EXPORT_FIELDS`), write them as they come and report
 progress after each chunk, so memory stays flat whatever the size of the list.
 
-Defends against formula injection: a spreadsheet program treats a cell that begins with `=`,
-`+`, `-` or `@` (or a tab, carriage return or NUL that it skips) as a formula, so a signer
-named `=HYPERLINK(...)` could run code on an organiser's computer. Every text cell of the CSV
-and XLSX files that begins with one of those characters gets an apostrophe in front (OWASP's
-advice), which spreadsheet programs show as text.
+Every text cell of the CSV and XLSX files is made inert for spreadsheet programs
+(statements/spreadsheet.py says why and how).
 """
 
 import re
@@ -21,21 +18,10 @@ from django.utils import translation
 from django_countries import countries
 
 from statements.models import Signature, SignatureSource
+from statements.spreadsheet import FORMULA_TRIGGERS, neutralise
 
 Chunks = Iterable[list[tuple]]
 Progress = Callable[[int], None]
-
-# First characters that make a spreadsheet cell a formula. The full-width forms are read as
-# formulas by some spreadsheet programs in East Asian locales, so they are neutralised too.
-FORMULA_TRIGGERS = frozenset("=+-@\t\r\x00＝＋－＠")
-
-
-def neutralise(value: str) -> str:
-    """Make a text cell inert in spreadsheet programs (see the module docstring)."""
-    if value and value[0] in FORMULA_TRIGGERS:
-        return "'" + value
-    return value
-
 
 # The columns of the CSV and XLSX files. Names are stable keys, not translated labels, so
 # that people can script against them. Each code (kind, state, organisation type, country)
@@ -89,11 +75,6 @@ def code_names(language: str) -> Names:
             organisation_type={k: str(v) for k, v in Signature.OrganisationType.choices},
             source={k: str(v) for k, v in SignatureSource.choices},
         )
-
-
-def country_names(language: str) -> dict[str, str]:
-    """Country names in `language`."""
-    return code_names(language).country
 
 
 # Columns are checked as one joined string: a cell that may begin with a formula trigger is

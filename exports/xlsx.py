@@ -16,7 +16,7 @@ import xlsxwriter
 from django.utils import translation
 from django.utils.translation import gettext as _
 
-from statements.exports.cells import (
+from exports.cells import (
     TABLE_HEADER,
     TIMESTAMP_COLUMNS,
     Chunks,

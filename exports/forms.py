@@ -5,10 +5,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from statements.exports import pdf
-from statements.exports.selectors import DEFAULT_STATES, EXPORTABLE_STATES, ExportFilters
+from exports import pdf
+from exports.models import SignatoryExport
+from exports.selectors import DEFAULT_STATES, EXPORTABLE_STATES, ExportFilters
 from statements.languages import language_choices
-from statements.models import SignatoryExport, Signature, Statement
+from statements.models import Signature, Statement
 from statements.staff.selectors import statement_titles
 
 

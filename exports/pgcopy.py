@@ -21,8 +21,8 @@ from django.db import connections
 from django.db.models import Case, CharField, F, Func, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 
-from statements.exports.cells import FORMULA_TRIGGERS, Names
-from statements.exports.selectors import IsoTimestamp
+from exports.cells import FORMULA_TRIGGERS, Names
+from exports.selectors import IsoTimestamp
 
 # Rows a COPY: larger than the Python path's chunks, as each query costs a plan and a round
 # trip while a row here costs no Python object; progress still moves every 20,000 rows.

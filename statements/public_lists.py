@@ -21,8 +21,8 @@ from django.views.decorators.http import require_safe
 
 from ops.routers import reads_from_replica
 from statements import selectors
-from statements.exports.cells import country_names, neutralise
 from statements.models import Statement
+from statements.spreadsheet import country_names, neutralise
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Staff views for signatory exports: HTTP in, one service call, HTTP out.
 
-Every view needs the organiser's permission `statements.export_signatories` (moderators get
+Every view needs the organiser's permission `exports.export_signatories` (moderators get
 403, anonymous visitors the login page). Exports are found by random UUID only.
 """
 
@@ -15,14 +15,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
-from statements.exports import services
-from statements.exports.forms import ExportRequestForm
-from statements.exports.selectors import ExportFilters
-from statements.models import SignatoryExport, Signature, Statement
+from exports import services
+from exports.forms import ExportRequestForm
+from exports.models import SignatoryExport
+from exports.selectors import ExportFilters
+from statements.models import Signature, Statement
 from statements.staff.access import staff_required
 from statements.staff.selectors import statement_titles
 
-PERMISSION = "statements.export_signatories"
+PERMISSION = "exports.export_signatories"
 RECENT = 50
 LANGUAGE_NAMES = dict(settings.LANGUAGES)
 
@@ -114,7 +115,7 @@ def exports(request: HttpRequest) -> HttpResponse:
         "exports": _listed(recent, statement_titles(get_language())),
         "expiry_days": max(settings.EXPORT_MAX_AGE.days, 1),
     }
-    return render(request, "staff/exports/list.html", context, status=status)
+    return render(request, "exports/list.html", context, status=status)
 
 
 @never_cache
@@ -132,7 +133,7 @@ def export_detail(request: HttpRequest, export_id) -> HttpResponse:
         "status": progress_data(export),
         "download_name": services.download_name(export),
     }
-    return render(request, "staff/exports/detail.html", context)
+    return render(request, "exports/detail.html", context)
 
 
 @never_cache
@@ -150,10 +151,10 @@ def export_download(request: HttpRequest, export_id) -> HttpResponse:
     """Serve the file, once per request audited. Not ready → 404; past its expiry → 410."""
     export = get_object_or_404(SignatoryExport.objects.select_related("statement"), pk=export_id)
     if export.state not in {SignatoryExport.State.DONE, SignatoryExport.State.EXPIRED}:
-        return render(request, "staff/exports/unavailable.html", {"export": export}, status=404)
+        return render(request, "exports/unavailable.html", {"export": export}, status=404)
     path = services.export_path(export)
     if not services.is_downloadable(export) or not path.is_file():
-        return render(request, "staff/exports/unavailable.html", {"export": export}, status=410)
+        return render(request, "exports/unavailable.html", {"export": export}, status=410)
     services.export_download_record(export=export, user=request.user)
     response = FileResponse(
         path.open("rb"),

@@ -31,7 +31,7 @@ from typing import TextIO
 from django.conf import settings
 from django.urls import reverse
 
-from statements.exports.cells import Chunks, Names, Progress
+from exports.cells import Chunks, Names, Progress
 
 ORIGIN_SYSTEM = "Solidarity petition"
 # Identifiers are "<system>:<id>" (OSDI); the system part names this site.

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from statements.exports import views
+from exports import views
 
 urlpatterns = [
     path("", views.exports, name="exports"),

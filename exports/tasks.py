@@ -21,7 +21,7 @@ class ExportTask(DjangoTask):
         """Whatever escaped the service (the database went away while recording a failure,
         the hard time limit): mark the export failed and tell the organiser, if still
         possible."""
-        from statements.exports.services import export_fail
+        from exports.services import export_fail
 
         export_id = args[0] if args else kwargs.get("export_id")
         logger.error("export task %s for %s failed: %s", task_id, export_id, type(exc).__name__)
@@ -34,7 +34,7 @@ class ExportTask(DjangoTask):
 
 @shared_task(bind=True, base=ExportTask, acks_late=True, soft_time_limit=1800, time_limit=1900)
 def export_build(self, export_id: str) -> None:
-    from statements.exports.services import export_build as build
+    from exports.services import export_build as build
 
     # The signatures may come from a read replica; the export's own row from the primary.
     with replica_reads():
@@ -44,7 +44,7 @@ def export_build(self, export_id: str) -> None:
 @shared_task(**EMAIL_TASK)
 def export_notify(self, export_id: str) -> None:
     """The "ready" or "failed" email; retried on transient SMTP and network errors."""
-    from statements.exports.services import export_notify_deliver
+    from exports.services import export_notify_deliver
 
     export_notify_deliver(export_id=export_id)
 
@@ -52,6 +52,6 @@ def export_notify(self, export_id: str) -> None:
 @shared_task(acks_late=True)
 def exports_expire() -> dict:
     """Periodic: delete expired export files and give up on exports whose worker was lost."""
-    from statements.exports.services import exports_expire as expire
+    from exports.services import exports_expire as expire
 
     return expire()

@@ -13,7 +13,8 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import CharField, FloatField, Func, QuerySet
 from django.utils import timezone
 
-from statements.models import SignatoryExport, Signature
+from exports.models import SignatoryExport
+from statements.models import Signature
 
 Kind = Signature.Kind
 State = Signature.State

@@ -9,8 +9,8 @@ from typing import BinaryIO
 
 from django.db.models import QuerySet
 
-from statements.exports import pgcopy
-from statements.exports.cells import (
+from exports import pgcopy
+from exports.cells import (
     TABLE_HEADER,
     TIMESTAMP_COLUMNS,
     Chunks,
@@ -18,7 +18,7 @@ from statements.exports.cells import (
     Progress,
     table_columns,
 )
-from statements.exports.selectors import iter_chunks
+from exports.selectors import iter_chunks
 
 # A column needs quoting if any of its cells holds a comma, a double quote or a line break:
 # checked once on the joined column, like the formula triggers.
