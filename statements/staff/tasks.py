@@ -1,7 +1,15 @@
-"""Celery tasks of the staff area: thin wrappers that take primary keys and call a service."""
+"""Celery tasks of the staff area: thin wrappers that take primary keys and call the worker's
+code in statements/staff/jobs/. The services import these to queue them; a run that has more
+to do queues its own next part."""
 
 from celery import shared_task
 
+from statements.staff.jobs.invalidation import (
+    invalidation_failed,
+    invalidation_process,
+    invalidation_revert_process,
+)
+from statements.staff.jobs.notices import endorsement_published_deliver
 from statements.tasks import EMAIL_TASK, EmailTask
 
 # A run re-queues itself after this many chunks, so no task nears its time limit or the
@@ -11,15 +19,11 @@ CHUNKS_PER_TASK = 100
 
 @shared_task(base=EmailTask, **EMAIL_TASK)
 def endorsement_published_send(self, signature_id: int) -> None:
-    from statements.staff.services import endorsement_published_deliver
-
     endorsement_published_deliver(signature_id=signature_id)
 
 
 @shared_task(acks_late=True, soft_time_limit=540, time_limit=600)
 def invalidation_execute(run_id: int) -> None:
-    from statements.staff.services import invalidation_failed, invalidation_process
-
     try:
         finished = invalidation_process(run_id=run_id, max_chunks=CHUNKS_PER_TASK)
     except Exception:
@@ -32,6 +36,4 @@ def invalidation_execute(run_id: int) -> None:
 
 @shared_task(acks_late=True, soft_time_limit=540, time_limit=600)
 def invalidation_revert_execute(run_id: int) -> None:
-    from statements.staff.services import invalidation_revert_process
-
     invalidation_revert_process(run_id=run_id)

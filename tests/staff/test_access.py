@@ -9,7 +9,8 @@ from django.urls import URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, UUIDConverter
 
 from statements.models import InvalidationRun, StaffInvitation, StaffRole
-from statements.staff.services import InvalidationConditions, invalidation_prepare
+from statements.staff.selectors import InvalidationConditions
+from statements.staff.services.invalidation import invalidation_prepare
 from tests.factories import SignatureFactory
 from tests.staff.helpers import PASSWORD, make_user, totp_code
 

@@ -9,7 +9,7 @@ from django.core import mail
 from django.urls import reverse
 
 from statements.models import Signature
-from statements.staff.services import signature_moderate
+from statements.staff.services.moderation import signature_moderate
 from tests.statements.test_signing import INDIVIDUAL, links, path_of, sign
 
 State = Signature.State
