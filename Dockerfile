@@ -64,8 +64,8 @@ RUN apt-get update \
 RUN groupadd --system --gid 10001 app \
     && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home \
        --shell /usr/sbin/nologin app \
-    && mkdir -p /data/private \
-    && chown app:app /data/private \
+    && mkdir -p /data/private /data/static /data/public \
+    && chown app:app /data/private /data/static /data/public \
     && chmod 0700 /data/private
 
 # Code and virtual environment stay owned by root: the app user can read but not change them.

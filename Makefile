@@ -68,10 +68,23 @@ run: install
 	$(MANAGE) runserver $(HOST):$(PORT)
 
 # The whole stack from the Procfile, as the README's operations section sets it up.
+# nginx's site (deploy/nginx/petition.conf.template) for the Procfile's proxy, rendered with
+# these values; each may be set in the environment.
+export PETITION_LISTEN ?= 127.0.0.1:8080
+export PETITION_SERVER_NAME ?= localhost 127.0.0.1
+export PETITION_UPSTREAM ?= 127.0.0.1:8000
+export PETITION_STATIC_ROOT ?= $(CURDIR)/staticfiles
+export PETITION_LISTS_ROOT ?= $(CURDIR)/public
+export PETITION_CACHE_DIR ?= $(CURDIR)/var/nginx/cache
+export PETITION_SIGN_RATE ?= 30r/m
+export PETITION_SIGN_BURST ?= 30
+
 stack: install
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_statement
 	$(MANAGE) collectstatic --noinput -v0
+	mkdir -p var/nginx/temp
+	$(PY) -c 'import os, string, sys; sys.stdout.write(string.Template(open("deploy/nginx/petition.conf.template").read()).safe_substitute({k: v for k, v in os.environ.items() if k.startswith("PETITION_")}))' > var/nginx/petition.conf
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start
 
 # Backups of the database DATABASE_URL names (PostgreSQL: pg_dump's custom format; the

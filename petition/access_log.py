@@ -30,8 +30,12 @@ def route(path: str) -> str:
         return _FALLBACK.sub(r"\1<redacted>", path or "")
     try:
         from django.urls import Resolver404, resolve
+        from django.utils import translation
 
-        match = resolve(path)
+        # Public pages live under their language; resolve them in it.
+        language = translation.get_language_from_path(path)
+        with translation.override(language or translation.get_language()):
+            match = resolve(path)
     except Resolver404:
         return _FALLBACK.sub(r"\1<redacted>", path)
     except Exception:  # the site is not loaded (gunicorn's master): be safe anyway

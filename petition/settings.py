@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "django.contrib.sitemaps",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_countries",
@@ -79,13 +80,16 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Request ids, request metrics, and the health and metrics endpoints (ops/middleware.py).
     "ops.middleware.OperationsMiddleware",
-    # The public statement pages (the page, counts.json, the sign and confirmation forms)
-    # through a short stack: this list less what they never use (sessions, users, messages),
-    # for visitors without a session; see statements/hotpaths.py.
-    "statements.hotpaths.PublicReadsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Above LocaleMiddleware, so that its redirects to a language get the header too.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # 304 answers from the ETag and Last-Modified that the next one stamps.
+    "django.middleware.http.ConditionalGetMiddleware",
+    # Public pages say so in their headers, after every middleware below had its say (a
+    # cookie or Vary: Cookie added by any of them makes the page private again).
+    "statements.caching.SharedCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "statements.middleware.SiteLanguageMiddleware",
@@ -93,7 +97,6 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "statements.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -164,6 +167,13 @@ else:
             "LOCATION": "petition",
         }
     }
+# Per process: rendered template fragments that depend on nothing but the language (the sign
+# form's country list), cheaper to keep in memory than to fetch from Redis.
+CACHES["fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "TIMEOUT": 3600,
+}
 
 SILENCED_SYSTEM_CHECKS = [
     # django-ratelimit only lists django-redis as supported; Django's own RedisCache has the
@@ -211,6 +221,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = (Queue("default"), Queue("exports"))
 CELERY_TASK_ROUTES = {
     "exports.tasks.export_build": {"queue": "exports"},
+    "statements.tasks.public_lists_build": {"queue": "exports"},
 }
 # Where beat keeps its record of the last runs (the container image points it at /tmp).
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILE", "celerybeat-schedule")
@@ -239,6 +250,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "exports.tasks.exports_expire",
         "schedule": crontab(minute=41),
     },
+    "public-lists-refresh": {
+        "task": "statements.tasks.public_lists_refresh",
+        "schedule": timedelta(minutes=5),
+    },
 }
 
 # --- Email ----------------------------------------------------------------------------------
@@ -261,7 +276,10 @@ USE_I18N = True
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_COOKIE_SECURE = HTTPS
-LANGUAGE_COOKIE_HTTPONLY = True
+# The public pages' language links set it from the page (static/js/site.js), and the staff
+# pages' language form through Django: both must be able to replace it. It holds a language
+# code, nothing to protect from scripts.
+LANGUAGE_COOKIE_HTTPONLY = False
 LANGUAGE_COOKIE_SAMESITE = "Lax"
 LANGUAGE_COOKIE_AGE = 365 * 24 * 3600
 
@@ -280,6 +298,13 @@ STORAGES = {
         )
     },
 }
+# The public lists of signatories, built by a task and served by nginx (deploy/nginx/): a
+# file per statement, language and format, at the path of its address.
+PUBLIC_LISTS_ROOT = Path(env_str("PUBLIC_LISTS_ROOT", str(BASE_DIR / "public")))
+# A change to the public set rebuilds them at most this often; without changes, they are
+# rebuilt after PUBLIC_LISTS_MAX_AGE.
+PUBLIC_LISTS_SECONDS = env_int("PUBLIC_LISTS_SECONDS", 60)
+PUBLIC_LISTS_MAX_AGE = env_int("PUBLIC_LISTS_MAX_AGE", 3600)
 # Private files (exports): never under STATIC_ROOT, never served directly.
 PRIVATE_STORAGE_ROOT = Path(env_str("PRIVATE_STORAGE_ROOT", str(BASE_DIR / "private")))
 
@@ -300,6 +325,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Messages (staff pages, sign-in) live in the session: the default, a signed cookie, builds
+# its signer on every request, public pages included, where no message is ever shown.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -395,6 +423,15 @@ IP_HASH_KEY = env_str("IP_HASH_KEY", "")
 PRIVACY_NOTICE_VERSION = "2026-11"
 COUNTS_CACHE_SECONDS = env_int("COUNTS_CACHE_SECONDS", 10)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 10)
+# The public pages, counts.json and the public lists are the same for every visitor and say
+# so: browsers and shared caches (nginx, a CDN) keep them this long (max-age, s-maxage), and
+# may serve them this much longer while they fetch a fresh copy (stale-while-revalidate).
+# With the counts' own memo (2 s) the counts a visitor sees are at most ~10 s old.
+PUBLIC_CACHE_SECONDS = env_int("PUBLIC_CACHE_SECONDS", 5)
+PUBLIC_STALE_SECONDS = env_int("PUBLIC_STALE_SECONDS", 3)
+# How long a shared cache may keep serving a public page while the site answers with errors
+# (stale-if-error): the statement stays readable through an outage.
+PUBLIC_STALE_IF_ERROR_SECONDS = env_int("PUBLIC_STALE_IF_ERROR_SECONDS", 86400)
 
 RATELIMIT_ENABLE = env_bool("RATELIMIT_ENABLE", True)
 RATELIMIT_USE_CACHE = "default"
@@ -403,6 +440,8 @@ RATELIMIT_FAIL_OPEN = True
 SIGN_RATE_IP_BURST = env_str("SIGN_RATE_IP_BURST", "5/m")
 SIGN_RATE_IP_SUSTAINED = env_str("SIGN_RATE_IP_SUSTAINED", "50/h")
 SIGN_RATE_EMAIL = env_str("SIGN_RATE_EMAIL", "3/h")
+# Searches of the public list of signatories per client.
+SIGNATORIES_SEARCH_RATE = env_str("SIGNATORIES_SEARCH_RATE", "30/m")
 
 EXPORT_MAX_AGE = timedelta(days=env_int("EXPORT_DAYS", 7))
 

@@ -91,3 +91,11 @@ def _bump(statement_id: int, kind: str, delta: int) -> None:
 
 def bump_on_commit(statement_id: int, kind: str, delta: int) -> None:
     transaction.on_commit(lambda: _bump(statement_id, kind, delta))
+    # The public lists show the same set of signatures: they are rebuilt too.
+    transaction.on_commit(lambda: _lists_changed(statement_id))
+
+
+def _lists_changed(statement_id: int) -> None:
+    from statements.public_lists import lists_changed
+
+    lists_changed(statement_id)

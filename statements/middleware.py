@@ -9,7 +9,7 @@ import logging
 import sys
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpResponse, HttpResponseServerError
+from django.http import Http404, HttpResponse, HttpResponseServerError
 from django.template.loader import render_to_string
 from django.utils import translation
 from django.views.defaults import server_error as default_server_error
@@ -62,14 +62,28 @@ class SiteLanguageMiddleware:
 
     LANGUAGES lists every language Django knows, so that an organiser's new language can be
     activated; LocaleMiddleware would then pick, say, German for a German browser although no
-    text exists in German. This chooses again, by the same rules but among the offered
-    languages only (statements/languages.py)."""
+    text exists in German. So:
+
+    - an address under a language (`/ru/…`) is in that language, whatever the visitor's
+      cookie or browser prefers (a shared link opens in its language for everyone), and an
+      address under a language the site does not offer is not found;
+    - anywhere else (`/`, the addresses of old links, the staff pages) the language is
+      chosen again, by the same rules but among the offered languages only
+      (statements/languages.py); LocaleMiddleware redirects the public addresses without a
+      language to the active language, which is this choice.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        language = languages.choose(request)
+        from_path = translation.get_language_from_path(request.path_info)
+        if from_path is not None:
+            if from_path not in languages.site_languages():
+                raise Http404("This language is not offered")
+            language = from_path
+        else:
+            language = languages.choose(request)
         if language != translation.get_language():
             translation.activate(language)
         request.LANGUAGE_CODE = language

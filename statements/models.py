@@ -191,6 +191,8 @@ class OrganisationType(models.TextChoices):
 
 # States whose signatures count publicly and appear on the public list.
 PUBLIC_STATES = frozenset({SignatureState.CONFIRMED, SignatureState.APPROVED})
+# The same, in a fixed order for the indexes' conditions.
+LISTED_STATES = [SignatureState.CONFIRMED.value, SignatureState.APPROVED.value]
 
 SIGNATURE_LIMITS = {
     "full_name": 200,
@@ -308,6 +310,19 @@ class Signature(models.Model):
             models.Index(fields=["statement", "state", "kind"], name="signature_state_kind"),
             models.Index(
                 fields=["state", "confirmation_sent_at", "created_at"], name="signature_unsent"
+            ),
+            # The public list pages, in their order: newest listed individuals first, and
+            # organisations by country and name (searches add trigram indexes on PostgreSQL,
+            # see migration 0009).
+            models.Index(
+                fields=["statement", "-confirmed_at", "-id"],
+                condition=Q(kind="individual", show_publicly=True, state__in=LISTED_STATES),
+                name="signature_listed_individuals",
+            ),
+            models.Index(
+                fields=["statement", "country", "organisation_name", "id"],
+                condition=Q(kind="organisation", state="approved"),
+                name="signature_listed_orgs",
             ),
         ]
         constraints = [

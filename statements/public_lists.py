@@ -1,163 +1,104 @@
-"""The public signatory lists, `signatories.csv` and `signatories.json` under a statement.
+"""The public lists, `signatories.csv` and `signatories.json` under a statement and language.
 
-They publish what the public page shows and nothing more: approved organisations and the
-individuals who chose to be listed — names, organisation type, affiliation, city, country,
-website — never an email address. Responses are cached (in the cache and by HTTP) and
-streamed from the database in chunks when the cache is cold, so a long list neither holds a
-web worker's memory nor hits the database on every request.
+They are files, built by a Celery task (statements/public_files.py) and served by nginx
+as static files: no request ever reads them from the database, so asking for them cannot slow
+the site down however long they are and however many ask. Whenever the public set changes (a
+confirmation, a moderation decision, a withdrawal, an invalidation: the same moments the
+public counts change), `lists_changed` queues a build, at most one per PUBLIC_LISTS_SECONDS;
+the periodic `public_lists_refresh` builds missing lists and those older than
+PUBLIC_LISTS_MAX_AGE (a name edited in the admin changes no count).
+
+Where nginx is not in front (the embedded default, tests), Django serves the same files. A
+list not built yet is queued, and answered with a 503 that asks to come back shortly.
 """
 
-import csv
-import io
-import json
 import logging
-from collections.abc import Iterable, Iterator
+import os
+import time
 
+from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.utils.cache import patch_vary_headers
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import http_date
 from django.utils.translation import get_language
 from django.views.decorators.http import require_safe
 
 from ops.routers import reads_from_replica
 from statements import selectors
-from statements.models import Statement
-from statements.spreadsheet import country_names, neutralise
+from statements.caching import shared
+from statements.public_files import list_path
 
 logger = logging.getLogger(__name__)
 
-CACHE_SECONDS = 300
-# Lists larger than this are streamed every time rather than kept in the cache.
-CACHE_MAX_BYTES = 8 * 1024 * 1024
-ROWS_PER_CHUNK = 1000
-CSV_HEADER = (
-    "type",
-    "name",
-    "organisation_type",
-    "affiliation",
-    "city",
-    "country",
-    "country_name",
-    "website",
-)
+CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
-def _cache_key(statement: Statement, kind: str, language: str) -> str:
-    return f"exports:public:v1:{statement.pk}:{kind}:{language}"
+def _pending_key(statement_id: int) -> str:
+    return f"public-lists:pending:{statement_id}"
 
 
-def _organisations(statement: Statement) -> Iterator[tuple]:
-    rows = selectors.public_organisations(statement).values_list(
-        "organisation_name", "organisation_type", "city", "country", "website"
-    )
-    return rows.iterator(chunk_size=2000)
+def built_key(statement_id: int) -> str:
+    return f"public-lists:built:{statement_id}"
 
 
-def _individuals(statement: Statement) -> Iterator[tuple]:
-    rows = selectors.public_individuals(statement).values_list(
-        "full_name", "affiliation", "city", "country"
-    )
-    return rows.iterator(chunk_size=2000)
-
-
-def _csv_chunks(statement: Statement, language: str) -> Iterator[str]:
-    names = country_names(language)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_HEADER)
-
-    def rows() -> Iterator[tuple]:
-        for name, kind, city, country, website in _organisations(statement):
-            yield ("organisation", name, kind, "", city, country, names.get(country), website)
-        for name, affiliation, city, country in _individuals(statement):
-            yield ("individual", name, "", affiliation, city, country, names.get(country), "")
-
-    for number, row in enumerate(rows(), 1):
-        # Spreadsheet programs open this file too: no cell may start a formula.
-        writer.writerow([neutralise(value) if value else value for value in row])
-        if number % ROWS_PER_CHUNK == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _json_chunks(statement: Statement, language: str) -> Iterator[str]:
-    names = country_names(language)
-    yield f'{{"statement": {json.dumps(statement.slug)},\n"organisations": ['
-    for number, (name, kind, city, country, website) in enumerate(_organisations(statement)):
-        record = {
-            "name": name,
-            "organisation_type": kind,
-            "city": city,
-            "country": country,
-            "country_name": names.get(country),
-            "website": website,
-        }
-        yield ("\n" if number == 0 else ",\n") + json.dumps(record, ensure_ascii=False)
-    yield '\n],\n"individuals": ['
-    for number, (name, affiliation, city, country) in enumerate(_individuals(statement)):
-        record = {
-            "name": name,
-            "affiliation": affiliation,
-            "city": city,
-            "country": country,
-            "country_name": names.get(country),
-        }
-        yield ("\n" if number == 0 else ",\n") + json.dumps(record, ensure_ascii=False)
-    yield "\n]}\n"
-
-
-def _stream_and_cache(chunks: Iterable[str], key: str) -> Iterator[bytes]:
-    """Pass the encoded chunks on, and keep a copy for the cache while the list is small."""
-    kept: list[bytes] | None = []
-    size = 0
-    for chunk in chunks:
-        data = chunk.encode()
-        if kept is not None:
-            size += len(data)
-            if size <= CACHE_MAX_BYTES:
-                kept.append(data)
-            else:
-                kept = None
-        yield data
-    if kept is not None:
-        try:
-            cache.set(key, b"".join(kept), CACHE_SECONDS)
-        except Exception:
-            logger.warning("cache unavailable; public signatory list not cached")
-
-
-def _respond(request, statement, kind: str, content_type: str, chunks) -> HttpResponse:
-    language = get_language()
-    key = _cache_key(statement, kind, language)
+def lists_changed(statement_id: int) -> None:
+    """Queue a build of the statement's public lists, unless one is already queued: it runs
+    PUBLIC_LISTS_SECONDS after the previous build at the earliest. Called after commit."""
+    interval = settings.PUBLIC_LISTS_SECONDS
     try:
-        cached = cache.get(key)
+        # Held until the queued build starts (it removes it); the timeout only frees it if
+        # that build was lost.
+        if not cache.add(_pending_key(statement_id), 1, interval * 3):
+            return
+        built = cache.get(built_key(statement_id))
+        delay = 0 if built is None else max(0, round(built + interval - time.time()))
+        from statements.tasks import public_lists_build
+
+        public_lists_build.apply_async((statement_id,), countdown=delay)
     except Exception:
-        logger.warning("cache unavailable; public signatory list built from the database")
-        cached = None
-    if cached is not None:
-        response = HttpResponse(cached, content_type=content_type)
-    else:
-        response = StreamingHttpResponse(
-            _stream_and_cache(chunks(statement, language), key), content_type=content_type
-        )
-    response["Cache-Control"] = f"public, max-age={CACHE_SECONDS}"
-    response["Content-Disposition"] = f'inline; filename="{statement.slug}-signatories.{kind}"'
-    # Country names follow the visitor's language.
-    patch_vary_headers(response, ["Accept-Language", "Cookie"])
+        # The periodic refresh builds it later; the change itself is committed.
+        logger.warning("could not queue a build of the public lists of statement %d", statement_id)
+
+
+def build_started(statement_id: int) -> None:
+    """A build begins: changes from now on queue the next one."""
+    try:
+        cache.set(built_key(statement_id), time.time(), 24 * 3600)
+        cache.delete(_pending_key(statement_id))
+    except Exception:
+        logger.warning("cache unavailable while building the public lists")
+
+
+def _serve(request: HttpRequest, slug: str, format: str) -> HttpResponse:
+    statement = selectors.statement_get_cached(slug)
+    path = list_path(statement.slug, get_language(), format)
+    if not path.exists():
+        # Built in the request only where tasks run in-process (the embedded default).
+        lists_changed(statement.pk)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        response = render(request, "statements/list_pending.html", status=503)
+        response["Retry-After"] = str(settings.PUBLIC_LISTS_SECONDS)
+        return response
+    stat = os.fstat(handle.fileno())
+    response = FileResponse(handle, content_type=CONTENT_TYPES[format])
+    response["Content-Disposition"] = f'inline; filename="{statement.slug}-signatories.{format}"'
+    response["Last-Modified"] = http_date(stat.st_mtime)
+    response["ETag"] = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
     return response
 
 
+@shared
 @require_safe
 @reads_from_replica
 def signatories_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    statement = selectors.statement_get(slug)
-    return _respond(request, statement, "csv", "text/csv; charset=utf-8", _csv_chunks)
+    return _serve(request, slug, "csv")
 
 
+@shared
 @require_safe
 @reads_from_replica
 def signatories_json(request: HttpRequest, slug: str) -> HttpResponse:
-    statement = selectors.statement_get(slug)
-    return _respond(request, statement, "json", "application/json", _json_chunks)
+    return _serve(request, slug, "json")

@@ -7,16 +7,24 @@ they read the row they change.
 """
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.signals import setting_changed
+from django.db import OperationalError, connections, router, transaction
 from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.http import Http404
 
-from statements.models import DemandTranslation, Signature, Statement, StatementTranslation
+from statements.models import (
+    LISTED_STATES,
+    DemandTranslation,
+    Signature,
+    Statement,
+    StatementTranslation,
+)
 
 _memo: dict[tuple, tuple[float, object]] = {}
 
@@ -50,23 +58,14 @@ _refreshing: set[tuple] = set()
 
 
 def forget() -> None:
-    """Drop every remembered read (and what other modules registered to drop with them)."""
+    """Drop every remembered read."""
     _memo.clear()
-    for callback in _forget_too:
-        callback()
-
-
-_forget_too: list[Callable[[], None]] = []
-
-
-def forget_with_reads(callback: Callable[[], None]) -> None:
-    _forget_too.append(callback)
 
 
 @receiver(setting_changed)
 def _settings_changed(**kwargs) -> None:
-    # Cached pages depend on settings (languages, templates, SITE_URL, lifetimes); tests
-    # change them, and start each case from a new database.
+    # Remembered reads depend on settings (lifetimes); tests change them, and start each case
+    # from a new database.
     forget()
 
 
@@ -151,35 +150,96 @@ def statement_text(statement: Statement, language: str) -> StatementText:
     )
 
 
-def public_organisations(statement: Statement, *, search: str = "") -> QuerySet[Signature]:
+def public_organisations(
+    statement: Statement, *, search: str = "", matches: int | None = None
+) -> QuerySet[Signature]:
+    """Approved organisations by country and name; with `search`, those whose name or city
+    holds it, the first `matches` of them found (see public_individuals)."""
     queryset = Signature.objects.filter(
         statement=statement, kind=Signature.Kind.ORGANISATION, state=Signature.State.APPROVED
     )
     if search:
-        queryset = queryset.filter(
-            Q(organisation_name__icontains=search) | Q(city__icontains=search)
-        )
+        found = queryset.filter(Q(organisation_name__icontains=search) | Q(city__icontains=search))
+        queryset = _first_found(queryset, found, matches)
     return queryset.only(
         "organisation_name", "organisation_type", "country", "city", "website"
     ).order_by("country", "organisation_name", "pk")
 
 
-def public_individuals(statement: Statement, *, search: str = "") -> QuerySet[Signature]:
+def public_individuals(
+    statement: Statement, *, search: str = "", matches: int | None = None
+) -> QuerySet[Signature]:
+    """Listed individuals, newest first; with `search`, those whose name, city or affiliation
+    holds it.
+
+    A search that matches a large part of a million rows ("maria") would make the database
+    fetch and sort every match to find the newest; with `matches`, it takes the first that
+    many found through the trigram indexes (a few milliseconds) and orders those: the pages
+    show no more anyway."""
     queryset = Signature.objects.filter(
         statement=statement,
         kind=Signature.Kind.INDIVIDUAL,
-        state__in=Signature.PUBLIC_STATES,
+        state__in=LISTED_STATES,
         show_publicly=True,
     )
     if search:
-        queryset = queryset.filter(
+        found = queryset.filter(
             Q(full_name__icontains=search)
             | Q(city__icontains=search)
             | Q(affiliation__icontains=search)
         )
+        queryset = _first_found(queryset, found, matches)
     return queryset.only("full_name", "city", "country", "affiliation").order_by(
         "-confirmed_at", "-pk"
     )
+
+
+class SearchTooSlow(Exception):
+    """A search ran into its time limit."""
+
+
+# No search may hold a database connection longer than this.
+SEARCH_TIMEOUT_MS = 500
+
+
+@contextmanager
+def search_plan() -> Iterator[None]:
+    """Run a search's queries (on PostgreSQL) with bitmap scans only, within a time limit.
+
+    The trigram indexes find the matches of any term of three letters or more in a few
+    milliseconds. But for a term it believes common, the planner may rather walk the whole
+    list in order, hoping to meet enough matches early, which takes a second when they are in
+    fact rare; allowing only bitmap scans keeps it on the trigram indexes. The time limit
+    bounds whatever is left."""
+    # The database the router reads signatures from here (a replica, in a view that allows
+    # it): the settings must hold where the queries run.
+    using = router.db_for_read(Signature)
+    if connections[using].vendor != "postgresql":
+        yield
+        return
+    try:
+        with transaction.atomic(using=using):
+            with connections[using].cursor() as cursor:
+                cursor.execute(
+                    "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; "
+                    f"SET LOCAL statement_timeout = {int(SEARCH_TIMEOUT_MS)}"
+                )
+            yield
+    except OperationalError as exc:
+        if type(exc.__cause__).__name__ == "QueryCanceled":
+            raise SearchTooSlow from exc
+        raise
+
+
+def _first_found(queryset: QuerySet, found: QuerySet, matches: int | None) -> QuerySet:
+    if matches is None:
+        return found
+    return queryset.filter(pk__in=found.order_by().values("pk")[:matches])
+
+
+def latest_endorsements_cached(statement: Statement) -> list[Signature]:
+    """latest_endorsements(), as read at most PAGE_CACHE_SECONDS ago."""
+    return remembered(("latest", statement.pk), lambda: latest_endorsements(statement))
 
 
 def latest_endorsements(statement: Statement, *, limit: int = 8) -> list[Signature]:
@@ -190,3 +250,10 @@ def latest_endorsements(statement: Statement, *, limit: int = 8) -> list[Signatu
         .only("organisation_name", "country", "organisation_type", "decided_at")
         .order_by("-decided_at", "-pk")[:limit]
     )
+
+
+def page_of(queryset: QuerySet, number: int, per_page: int) -> tuple[list, bool]:
+    """Page `number` of a list, and whether more rows follow, without counting them all."""
+    start = (number - 1) * per_page
+    rows = list(queryset[start : start + per_page + 1])
+    return rows[:per_page], len(rows) > per_page

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from statements import counters, selectors, tokens
 from statements.emails import PermanentDeliveryError, deliver
@@ -313,14 +313,16 @@ def _links(signature: Signature) -> dict[str, str]:
 def _deliver(signature: Signature, name: str) -> None:
     """Send one email to a signer (see emails.deliver for how refusals are sorted)."""
     title = selectors.statement_title_cached(signature.statement, signature.language)
-    context = {
-        "signature": signature,
-        "statement_title": title or signature.statement.slug,
-        "statement_url": settings.SITE_URL
-        + reverse("statements:detail", kwargs={"slug": signature.statement.slug}),
-        "token_days": settings.SIGNATURE_TOKEN_MAX_AGE.days,
-        **_links(signature),
-    }
+    # The links open the pages in the signer's language (it is in their addresses).
+    with translation.override(signature.language):
+        context = {
+            "signature": signature,
+            "statement_title": title or signature.statement.slug,
+            "statement_url": settings.SITE_URL
+            + reverse("statements:detail", kwargs={"slug": signature.statement.slug}),
+            "token_days": settings.SIGNATURE_TOKEN_MAX_AGE.days,
+            **_links(signature),
+        }
     deliver(name, to=signature.email, context=context, language=signature.language)
 
 

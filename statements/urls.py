@@ -1,3 +1,6 @@
+"""Public URLs. The pages live under their language (`/es/…`, `/en/…`, `/ru/…`: see
+petition/urls.py); the read API, which says the same in every language, does not."""
+
 from django.urls import path
 
 from statements import public_lists, views
@@ -24,12 +27,17 @@ urlpatterns = [
     ),
     path("confirm/<str:token>/", views.confirm, name="confirm"),
     path("withdraw/<str:token>/", views.withdraw, name="withdraw"),
+    path("privacy/", views.privacy, name="privacy"),
+]
+
+# Included under /api/ in the "api" namespace.
+api_urlpatterns = [
     path(
-        "api/statements/<slug:slug>/counts.json",
+        "statements/<slug:slug>/counts.json",
         allow_any_origin(views.counts_json),
         name="counts_json",
     ),
-    path("api/statements/<slug:slug>/history.json", opendata.history_json, name="history_json"),
-    path("api/statements/<slug:slug>/history.csv", opendata.history_csv, name="history_csv"),
-    path("api/openapi.json", opendata.openapi, name="openapi"),
+    path("statements/<slug:slug>/history.json", opendata.history_json, name="history_json"),
+    path("statements/<slug:slug>/history.csv", opendata.history_csv, name="history_csv"),
+    path("openapi.json", opendata.openapi, name="openapi"),
 ]

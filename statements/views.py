@@ -1,21 +1,31 @@
-"""Public views: HTTP in, one service call, HTTP out."""
+"""Public views: HTTP in, one service call, HTTP out.
 
-import json
+The statement, thanks and signatories pages, counts.json and the privacy notice are the same
+bytes for every visitor of their address (`caching.shared` says so in their headers, and nginx
+or a CDN keeps one copy for everyone); their forms carry no per-visitor token, and the POSTs
+are protected by Fetch Metadata instead (`crossorigin.refuse_cross_site`).
+"""
+
 import logging
+import re
+from contextlib import nullcontext
 
 from django.conf import settings
-from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
+from django_ratelimit.core import is_ratelimited
 
 from ops.routers import reads_from_replica
-from statements import counters, goals, pages, selectors, services, tokens
+from statements import counters, goals, selectors, services, tokens
+from statements.caching import shared
+from statements.crossorigin import refuse_cross_site
 from statements.forms import SIGN_FORMS
-from statements.http import client_ip, sign_rate_limited
+from statements.http import client_ip, ip_bucket, sign_rate_limited
 from statements.models import Signature
 from statements.normalise import email_key, search_text
 
@@ -28,18 +38,37 @@ def _chosen_kind(value: str | None) -> str:
     return Kind.ORGANISATION if value == Kind.ORGANISATION else Kind.INDIVIDUAL
 
 
-def _render_statement(request, statement, *, form=None, kind=None, status=200, notice=""):
-    kind = kind or _chosen_kind(request.GET.get("as"))
-    return pages.statement_response(
-        request, statement, kind=kind, form=form, notice=notice, status=status
-    )
+def _kinds() -> list[tuple[str, str]]:
+    return [
+        (Kind.INDIVIDUAL, _("I sign as an individual")),
+        (Kind.ORGANISATION, _("I sign on behalf of an organisation")),
+    ]
 
 
-@require_GET
+def _statement_page(request, statement, *, kind: str, form=None, notice="", status=200):
+    counts = counters.get_counts(statement.pk)
+    context = {
+        "st": selectors.statement_text_cached(statement, get_language()),
+        # None for the empty form: its fields come from a cached fragment (detail.html).
+        "form": form,
+        "kind": kind,
+        "kinds": _kinds(),
+        "counts": counts,
+        "progress": goals.progress(counts, statement.signature_goal),
+        "latest": selectors.latest_endorsements_cached(statement),
+        "notice": notice,
+        # One address per statement and language for search engines and shared links,
+        # whichever of its addresses (`/es/` for the default statement) was asked for.
+        "canonical_path": reverse("statements:detail", kwargs={"slug": statement.slug}),
+    }
+    return render(request, "statements/detail.html", context, status=status)
+
+
+@shared
+@require_safe
 def statement_detail(request: HttpRequest, slug: str | None = None) -> HttpResponse:
-    """The page a viral statement's visitors load: no query once this process has it (see
-    statements/pages.py), and often answered before most middleware (statements/hotpaths.py)."""
-    return _render_statement(request, selectors.statement_get_cached(slug))
+    statement = selectors.statement_get_cached(slug)
+    return _statement_page(request, statement, kind=_chosen_kind(request.GET.get("as")))
 
 
 # How old the statement row read for a sign POST may be: closing signing takes effect within
@@ -47,26 +76,28 @@ def statement_detail(request: HttpRequest, slug: str | None = None) -> HttpRespo
 SIGNING_STATE_SECONDS = 1
 
 
-@require_POST
+@never_cache
+@refuse_cross_site
+@require_http_methods(["GET", "HEAD", "POST"])
 def sign(request: HttpRequest, slug: str) -> HttpResponse:
+    if request.method != "POST":
+        # A reload of the address a form was sent to, or a form sent to an address of old
+        # (redirected to its language, which turns the POST into a GET): back to the form.
+        return redirect(reverse("statements:detail", kwargs={"slug": slug}) + "#sign")
     statement = selectors.statement_get_cached(slug, seconds=SIGNING_STATE_SECONDS)
     kind = _chosen_kind(request.POST.get("kind"))
     form = SIGN_FORMS[kind](request.POST, prefix=kind)
     if not statement.accepts_signatures:
         notice = _("Signing is closed for this statement.")
-        return _render_statement(
-            request, statement, form=form, kind=kind, status=403, notice=notice
-        )
+        return _statement_page(request, statement, form=form, kind=kind, status=403, notice=notice)
     valid = form.is_valid()
     # Every POST spends the client's budget, valid or not; a valid one also spends its
     # address's budget (all in one round trip to the cache).
     if sign_rate_limited(request, email_key(form.cleaned_data["email"]) if valid else None):
         notice = _("Too many attempts. Please wait a few minutes and try again.")
-        return _render_statement(
-            request, statement, form=form, kind=kind, status=429, notice=notice
-        )
+        return _statement_page(request, statement, form=form, kind=kind, status=429, notice=notice)
     if not valid:
-        return _render_statement(request, statement, form=form, kind=kind, status=400)
+        return _statement_page(request, statement, form=form, kind=kind, status=400)
     if not form.is_bot():
         try:
             services.signature_create(
@@ -76,18 +107,18 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
             )
         except services.SigningClosed:
             notice = _("Signing is closed for this statement.")
-            return _render_statement(
+            return _statement_page(
                 request, statement, form=form, kind=kind, status=403, notice=notice
             )
     return redirect("statements:thanks", slug=statement.slug)
 
 
-@require_GET
+@shared
+@require_safe
 def thanks(request: HttpRequest, slug: str) -> HttpResponse:
     statement = selectors.statement_get_cached(slug)
     st = selectors.statement_text_cached(statement, get_language())
-    key = (statement.pk, statement.updated_at)
-    return pages.page_response(request, "statements/thanks.html", {"st": st}, key=key)
+    return render(request, "statements/thanks.html", {"st": st})
 
 
 def _signature_from_token(token: str, action: str, max_age, *fields: str):
@@ -111,118 +142,187 @@ def _signature_from_token(token: str, action: str, max_age, *fields: str):
     return (pk, state, withdrawn_at is not None, statement, *rest), None, 200
 
 
-def _error_page(request: HttpRequest, template_name: str, status: int) -> HttpResponse:
-    return pages.page_response(request, template_name, {}, key=(), status=status)
-
-
 # What the confirmation page shows, so that nobody confirms details someone else typed.
 CONFIRM_DETAILS = ("kind", "full_name", "organisation_name", "show_publicly")
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@refuse_cross_site
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows what is being confirmed and a button; only the POST confirms, because mail
-    scanners follow links."""
+    scanners follow links. The page is the signer's own: never cached."""
     found, error, status = _signature_from_token(
         token, tokens.CONFIRM, settings.SIGNATURE_TOKEN_MAX_AGE, *CONFIRM_DETAILS
     )
     if found is None:
-        return _error_page(request, error, status)
+        return render(request, error, status=status)
     pk, state, withdrawn, statement, *details = found
     if withdrawn or state == Signature.State.WITHDRAWN:
-        return _error_page(request, "statements/link_invalid.html", 404)
+        return render(request, "statements/link_invalid.html", status=404)
     st = selectors.statement_text_cached(statement, get_language())
-    key = (statement.pk, statement.updated_at)
     if request.method == "POST":
         state = services.signature_confirm(signature_id=pk).state
-        context = {"st": st, "state": state}
-        return pages.page_response(request, "statements/confirmed.html", context, key=(*key, state))
+        return render(request, "statements/confirmed.html", {"st": st, "state": state})
     if state != Signature.State.PENDING:
-        context = {"st": st, "state": state}
-        return pages.page_response(request, "statements/confirmed.html", context, key=(*key, state))
+        return render(request, "statements/confirmed.html", {"st": st, "state": state})
     context = {"st": st, "signer": dict(zip(CONFIRM_DETAILS, details, strict=True))}
-    return pages.personal_response(request, "statements/confirm.html", context)
+    return render(request, "statements/confirm.html", context)
 
 
 @never_cache
-@require_http_methods(["GET", "POST"])
+@refuse_cross_site
+@require_http_methods(["GET", "HEAD", "POST"])
 def withdraw(request: HttpRequest, token: str) -> HttpResponse:
     """Two steps like confirmation: the GET asks, the POST withdraws and erases."""
     found, error, status = _signature_from_token(
         token, tokens.WITHDRAW, settings.WITHDRAW_TOKEN_MAX_AGE
     )
     if found is None:
-        return _error_page(request, error, status)
+        return render(request, error, status=status)
     pk, state, withdrawn, statement = found
     st = selectors.statement_text_cached(statement, get_language())
-    key = (statement.pk, statement.updated_at)
     if request.method == "POST" or withdrawn:
         state = services.signature_withdraw(signature_id=pk).state
-        context = {"st": st, "state": state}
-        return pages.page_response(request, "statements/withdrawn.html", context, key=(*key, state))
-    return pages.page_response(request, "statements/withdraw.html", {"st": st}, key=key)
+        return render(request, "statements/withdrawn.html", {"st": st, "state": state})
+    return render(request, "statements/withdraw.html", {"st": st})
 
 
-@require_GET
-@cache_control(public=True, max_age=10)
+@shared(by_language=False)
+@require_safe
 def counts_json(request: HttpRequest, slug: str) -> HttpResponse:
-    """Polled by every open page: answered from memory (the statement as read at most
-    PAGE_CACHE_SECONDS ago, the counts from their memo), the same bytes for everyone."""
+    """Polled by every open page: the statement as read at most PAGE_CACHE_SECONDS ago and
+    the counts from their memo, so no query; the same bytes for everyone, in any language."""
     statement = selectors.statement_get_cached(slug)
     counts = counters.get_counts(statement.pk)
     progress = goals.progress(counts, statement.signature_goal)
-    key = (statement.pk, *(counts[name] for name in counters.NAMES), statement.accepts_signatures)
-    key += (progress.goal if progress else None,)
-    body = _counts_bodies.get(key)
-    if body is None:
-        body = json.dumps(
-            {
-                "statement": statement.slug,
-                "individuals": counts[Kind.INDIVIDUAL],
-                "organisations": counts[Kind.ORGANISATION],
-                "individuals_on_paper": counts["paper_individual"],
-                "organisations_on_paper": counts["paper_organisation"],
-                "signing_open": statement.accepts_signatures,
-                "closes_at": statement.closes_at.isoformat() if statement.closes_at else None,
-                "goal": progress.goal if progress else None,
-                "goal_reached": progress.reached if progress else None,
-            }
-        ).encode()
-        if len(_counts_bodies) > 100:
-            _counts_bodies.clear()
-        _counts_bodies[key] = body
-    return HttpResponse(body, content_type="application/json")
+    return JsonResponse(
+        {
+            "statement": statement.slug,
+            "individuals": counts[Kind.INDIVIDUAL],
+            "organisations": counts[Kind.ORGANISATION],
+            "individuals_on_paper": counts["paper_individual"],
+            "organisations_on_paper": counts["paper_organisation"],
+            "signing_open": statement.accepts_signatures,
+            "closes_at": statement.closes_at.isoformat() if statement.closes_at else None,
+            "goal": progress.goal if progress else None,
+            "goal_reached": progress.reached if progress else None,
+        }
+    )
 
 
-_counts_bodies: dict[tuple, bytes] = {}
-selectors.forget_with_reads(_counts_bodies.clear)
+# The list page reads at most this many pages of each list: a deep page would make the
+# database walk past every row before it. Beyond them, search, or download the whole list
+# (a file built in the background, see statements/public_lists.py).
+SIGNATORY_PAGES = 20
+ORGANISATIONS_PER_PAGE = 50
+INDIVIDUALS_PER_PAGE = 100
+# A search needs three letters or digits in a row: the trigram indexes find nothing shorter,
+# and the database would have to read every listed row.
+SEARCHABLE = re.compile(r"\w{3}")
 
 
-@require_GET
+def _page_number(value: str | None) -> int:
+    try:
+        number = int(value or 1)
+    except ValueError:
+        return 1
+    return min(max(number, 1), SIGNATORY_PAGES)
+
+
+def _search_rate_limited(request: HttpRequest) -> bool:
+    """Each search reaches the database (a cache holds only searches made before), so each
+    client gets a budget of them; a cache outage lets searches through, logged."""
+    if not settings.RATELIMIT_ENABLE:
+        return False
+    try:
+        return is_ratelimited(
+            request,
+            group="signatories-search",
+            key=lambda _group, request: ip_bucket(client_ip(request)),
+            rate=settings.SIGNATORIES_SEARCH_RATE,
+            method="GET",
+            increment=True,
+        )
+    except Exception:
+        logger.warning("rate-limit cache unavailable; signatories-search not enforced")
+        return False
+
+
+@shared
+@require_safe
 @reads_from_replica
 def signatories(request: HttpRequest, slug: str) -> HttpResponse:
-    statement = selectors.statement_get(slug)
+    statement = selectors.statement_get_cached(slug)
     search = search_text(request.GET.get("q", ""))
-    organisations = Paginator(selectors.public_organisations(statement, search=search), 50)
-    individuals = Paginator(selectors.public_individuals(statement, search=search), 100)
-    org_page = organisations.get_page(request.GET.get("org_page"))
-    ind_page = individuals.get_page(request.GET.get("page"))
+    notice, status = "", 200
+    if search and not SEARCHABLE.search(search):
+        notice = _("Type at least three letters or digits in a row to search.")
+        search = ""
+    if search and request.method == "GET" and _search_rate_limited(request):
+        notice = _("Too many searches. Please wait a minute and try again.")
+        search, status = "", 429
+    org_number = _page_number(request.GET.get("org_page"))
+    ind_number = _page_number(request.GET.get("page"))
+    try:
+        with selectors.search_plan() if search else nullcontext():
+            organisations, more_organisations, individuals, more_individuals = _lists(
+                statement, search, org_number, ind_number
+            )
+    except selectors.SearchTooSlow:
+        notice = _("This search took too long. Please try a longer or more precise one.")
+        search, status = "", 503
+        organisations, more_organisations, individuals, more_individuals = _lists(
+            statement, search, org_number, ind_number
+        )
     groups: dict[str, list[Signature]] = {}
-    for organisation in org_page:
+    for organisation in organisations:
         groups.setdefault(organisation.country.name, []).append(organisation)
     context = {
-        "st": selectors.statement_text(statement, get_language()),
-        "counts": counters.get_counts(statement.pk),
+        "st": selectors.statement_text_cached(statement, get_language()),
         "search": search,
-        "org_page": org_page,
+        "notice": notice,
         "org_groups": groups,
-        "ind_page": ind_page,
+        "org_page": _Page(org_number, more_organisations),
+        "individuals": individuals,
+        "ind_page": _Page(ind_number, more_individuals),
     }
-    return render(request, "statements/signatories.html", context)
+    return render(request, "statements/signatories.html", context, status=status)
 
 
-@require_GET
+def _lists(statement, search: str, org_number: int, ind_number: int):
+    # A search reads no further than its pages show (and one more, to know there are more).
+    organisations, more_organisations = selectors.page_of(
+        selectors.public_organisations(
+            statement, search=search, matches=SIGNATORY_PAGES * ORGANISATIONS_PER_PAGE + 1
+        ),
+        org_number,
+        ORGANISATIONS_PER_PAGE,
+    )
+    individuals, more_individuals = selectors.page_of(
+        selectors.public_individuals(
+            statement, search=search, matches=SIGNATORY_PAGES * INDIVIDUALS_PER_PAGE + 1
+        ),
+        ind_number,
+        INDIVIDUALS_PER_PAGE,
+    )
+    return organisations, more_organisations, individuals, more_individuals
+
+
+class _Page:
+    """A page of a list read with LIMIT and OFFSET: its number, and whether more follow."""
+
+    def __init__(self, number: int, more: bool):
+        self.number = number
+        self.has_previous = number > 1
+        self.has_next = more and number < SIGNATORY_PAGES
+        self.at_limit = more and number >= SIGNATORY_PAGES
+        self.previous_page_number = number - 1
+        self.next_page_number = number + 1
+
+
+@shared
+@require_safe
 def privacy(request: HttpRequest) -> HttpResponse:
     """The privacy notice, with the retention period the site is configured with."""
     context = {"retention_days": settings.SIGNATURE_RETENTION.days}

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -16,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.test import Client
 from django.utils import timezone
 
@@ -30,14 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
-def _isolated_state(settings):
-    """Unit tests run tasks eagerly (the real-worker tests switch this off) and start with an
-    empty cache, so counts and rate limits never leak between tests."""
+def _isolated_state(settings, tmp_path_factory):
+    """Unit tests run tasks eagerly (the real-worker tests switch this off), start with an
+    empty cache, so counts and rate limits never leak between tests, and write the public
+    lists to a folder of their own."""
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True
     settings.HTTPS = False
     settings.SECURE_SSL_REDIRECT = False
+    settings.PUBLIC_LISTS_ROOT = tmp_path_factory.mktemp("public-lists")
     cache.clear()
+    caches["fragments"].clear()
     counters._memo.clear()
     ratelimit.reset()
     yield
@@ -260,6 +264,7 @@ def worker_env(broker_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "SITE_URL": "http://testserver",
         "DEBUG": "true",
+        "PUBLIC_LISTS_ROOT": tempfile.mkdtemp(prefix="public-lists-"),
         **extra,
     }
 

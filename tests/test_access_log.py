@@ -24,8 +24,8 @@ def _secret_paths(signature) -> dict[str, str]:
     confirm = tokens.make_token(signature, tokens.CONFIRM)
     withdraw = tokens.make_token(signature, tokens.WITHDRAW)
     return {
-        confirm: f"/confirm/{confirm}/",
-        withdraw: f"/withdraw/{withdraw}/",
+        confirm: f"/en/confirm/{confirm}/",
+        withdraw: f"/en/withdraw/{withdraw}/",
         STAFF_TOKEN: f"/staff/join/{STAFF_TOKEN}/",
         RESET_KEY.split("-", 1)[1]: f"/accounts/password/reset/key/{RESET_KEY}/",
         VERIFY_KEY: f"/accounts/confirm-email/{VERIFY_KEY}/",
@@ -37,8 +37,8 @@ def test_routes_replace_each_credential_by_its_name(statement):
     paths = _secret_paths(signature)
     for secret, path in paths.items():
         assert secret not in route(path), path
-    confirm = next(p for p in paths.values() if p.startswith("/confirm/"))
-    assert route(confirm) == "/confirm/<token>/"
+    confirm = next(p for p in paths.values() if p.startswith("/en/confirm/"))
+    assert route(confirm) == "/en/confirm/<token>/"
     assert route("/s/kazakhstan-2022/") == "/s/kazakhstan-2022/"  # nothing secret: as it is
     assert route(f"/confirm/{STAFF_TOKEN}/extra/") == "/confirm/<redacted>/extra/"
 
@@ -47,7 +47,7 @@ def test_django_request_log_names_the_route(client, statement, caplog):
     caplog.set_level(logging.WARNING, logger="django.request")
     for path in _secret_paths(SignatureFactory(statement=statement, state="pending")).values():
         client.get(path.replace("/confirm/", "/confirm/x"))  # broken links: 404s, logged
-    assert "Not Found: /confirm/<token>/" in caplog.text
+    assert "Not Found: /en/confirm/<token>/" in caplog.text
     assert STAFF_TOKEN not in caplog.text and "/confirm/x" not in caplog.text
 
 
@@ -76,7 +76,7 @@ def logged_server(statement, transactional_db, redis_server_url, tmp_path):
 def test_gunicorn_access_log_names_the_route(logged_server, statement):
     server, access = logged_server
     paths = _secret_paths(SignatureFactory(statement=statement, state="pending"))
-    confirm = next(p for p in paths.values() if p.startswith("/confirm/"))
+    confirm = next(p for p in paths.values() if p.startswith("/en/confirm/"))
     for path in paths.values():
         request = urllib.request.Request(
             f"{server.url}{path}?next={STAFF_TOKEN}", headers={"Referer": server.url + confirm}
@@ -88,5 +88,5 @@ def test_gunicorn_access_log_names_the_route(logged_server, statement):
     log = access.read_text()
     for secret in paths:
         assert secret not in log, secret
-    assert "/confirm/<token>/" in log and "/staff/join/<token>/" in log
+    assert "/en/confirm/<token>/" in log and "/staff/join/<token>/" in log
     assert " 500 " not in log

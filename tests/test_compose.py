@@ -25,7 +25,7 @@ PROCFILE = ROOT / "Procfile"
 WEB_COMMAND = "gunicorn -c petition/gunicorn.conf.py petition.wsgi"
 
 APP_SERVICES = ("web", "worker", "beat")
-ALL_SERVICES = ("web", "worker", "beat", "db", "redis")
+ALL_SERVICES = ("web", "worker", "beat", "db", "redis", "nginx")
 APP_VARIABLES = (
     "DATABASE_URL",
     "REDIS_URL",
@@ -151,7 +151,7 @@ def final_stage() -> list[tuple[str, str]]:
 # --- docker-compose.yml ---------------------------------------------------------------------
 
 
-def test_all_five_services_exist():
+def test_all_services_exist():
     assert set(ALL_SERVICES) <= set(services())
 
 
@@ -254,7 +254,36 @@ def test_web_migrates_and_loads_statement_before_gunicorn():
     between = [script[migrate:load], script[load:gunicorn]]
     assert all("&&" in part and ";" not in part for part in between), script
     assert script.endswith(f"exec {WEB_COMMAND}"), script
-    assert "8000:8000" in [str(port) for port in web.get("ports", [])]
+    # Reached through nginx only.
+    assert not web.get("ports") and "8000" in [str(port) for port in web.get("expose", [])]
+
+
+def test_nginx_fronts_the_web_server_with_the_repository_configuration():
+    svc = services()
+    nginx = svc["nginx"]
+    assert nginx["image"].startswith("nginx:"), "the official image"
+    assert "${HTTP_PORT:-8000}:80" in [str(port) for port in nginx.get("ports", [])]
+    template = ROOT / "deploy" / "nginx" / "petition.conf.template"
+    assert f"./{template.relative_to(ROOT)}" in mount_sources(
+        nginx, "/etc/nginx/templates/default.conf.template"
+    )
+    env = environment(nginx)
+    assert set(re.findall(r"\$\{(PETITION_[A-Z_]+)\}", template.read_text())) <= set(env)
+    assert env["PETITION_UPSTREAM"] == "web:8000"
+    assert depends_on(nginx)["web"]["condition"] == "service_healthy"
+    healthcheck_test(nginx)
+    # nginx serves what the web server collected and what the worker writes.
+    web_env = environment(svc["web"])
+    assert mount_sources(svc["web"], web_env["STATIC_ROOT"]) == ["static"]
+    static = [v for v in nginx["volumes"] if v.startswith("static:")]
+    assert static == [f"static:{env['PETITION_STATIC_ROOT']}:ro"]
+    lists = [v for v in nginx["volumes"] if v.startswith("public:")]
+    assert lists == [f"public:{env['PETITION_LISTS_ROOT']}:ro"]
+    assert mount_sources(svc["worker"], web_env["PUBLIC_LISTS_ROOT"]) == ["public"]
+    assert "collectstatic" in command_text(svc["web"])
+    # The application counts nginx in X-Forwarded-For.
+    for name in APP_SERVICES:
+        assert environment(svc[name])["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"
 
 
 def test_web_is_ready_when_its_health_check_says_so():

@@ -135,4 +135,4 @@ def test_health_answers_plain_http(public, db, settings, path):
     """Orchestrators probe a container over plain HTTP inside the network."""
     settings.SECURE_SSL_REDIRECT = True
     assert public.get(path).status_code == 200
-    assert public.get("/privacy/").status_code == 301
+    assert public.get("/en/privacy/").status_code == 301

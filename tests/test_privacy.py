@@ -55,10 +55,11 @@ def real_redis(transactional_db, redis_server_url, settings):
     broker.flushdb()
     cache_db.flushdb()
     settings.CACHES = {
+        **settings.CACHES,
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": f"{redis_server_url}/{cache_db_number}",
-        }
+        },
     }
     from petition.celery import app
 

@@ -1,7 +1,23 @@
 // Progressive enhancement only: the page works fully without this file.
-// Keeps the public counts current while the page stays open.
 (function () {
   "use strict";
+
+  // The language links go to the same page in another language. Choosing one also remembers
+  // it, so that the addresses without a language (`/`, old links) open in it next time: the
+  // pages themselves set no cookie, as they are the same for every visitor.
+  var switcher = document.querySelector("[data-language-cookie]");
+  if (switcher) {
+    var cookie = switcher.getAttribute("data-language-cookie");
+    switcher.addEventListener("click", function (event) {
+      var link = event.target.closest ? event.target.closest("a[data-language]") : null;
+      if (!link || !cookie) { return; }
+      document.cookie = cookie + "=" + encodeURIComponent(link.getAttribute("data-language")) +
+        "; path=/; max-age=31536000; samesite=lax" +
+        (window.location.protocol === "https:" ? "; secure" : "");
+    });
+  }
+
+  // Keeps the public counts current while the page stays open.
   var box = document.querySelector("[data-counts-url]");
   if (!box || !window.fetch) { return; }
   var url = box.getAttribute("data-counts-url");

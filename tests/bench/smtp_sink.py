@@ -16,7 +16,7 @@ import time
 
 from aiosmtpd.controller import Controller
 
-CONFIRM_LINK = re.compile(rb"https?://[^/\s]+(/confirm/[A-Za-z0-9_:\-]+/)")
+CONFIRM_LINK = re.compile(rb"https?://[^/\s]+(/[a-z]{2}(?:-[a-z]+)?/confirm/[A-Za-z0-9_:\-]+/)")
 
 
 def confirmation_path(content: bytes) -> str:

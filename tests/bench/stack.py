@@ -1,4 +1,5 @@
-"""The production-like stack the benchmark runs against, on this machine: gunicorn (sized by
+"""The production-like stack the benchmark runs against, on this machine: nginx with the
+repository's configuration (deploy/nginx/) in front of gunicorn (sized by
 petition/gunicorn.conf.py), a Celery worker, an aiosmtpd SMTP sink, PostgreSQL and Redis.
 
 PostgreSQL and Redis are the machine's own servers; the benchmark only ever uses a database
@@ -18,6 +19,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+
+from tests.nginx import Nginx
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -148,17 +151,84 @@ class Process:
         return ""
 
 
+# nginx's limit on sign POSTs per address during the benchmark: every request comes from
+# 127.0.0.1, so it must hold the whole site's signing; it is still counted on every POST.
+NGINX_SIGN_RATE = "100000r/s"
+
+
 @dataclass
 class Stack:
     env: dict[str, str]
     work: Path
     web_port: int
     smtp_port: int
+    nginx_port: int
     processes: dict[str, Process] = field(default_factory=dict)
+    nginx: Nginx | None = None
+    reference_port: int = 0
+    page_size: int = 0
 
     @property
     def base_url(self) -> str:
+        """The site as visitors reach it: through nginx."""
+        return f"http://127.0.0.1:{self.nginx_port}"
+
+    @property
+    def web_url(self) -> str:
+        """gunicorn itself, with nothing in front."""
         return f"http://127.0.0.1:{self.web_port}"
+
+    def start_nginx(self) -> None:
+        """nginx with the repository's configuration in front of gunicorn, and a second
+        server on another port that serves files from a folder: the reference."""
+        self.reference_port = free_port()
+        reference = self.work / "reference"
+        reference.mkdir(exist_ok=True)
+        self.nginx = Nginx.prepare(
+            self.work / "nginx",
+            port=self.nginx_port,
+            upstream=f"127.0.0.1:{self.web_port}",
+            static_root=Path(self.env["STATIC_ROOT"]),
+            lists_root=Path(self.env["PUBLIC_LISTS_ROOT"]),
+            sign_rate=NGINX_SIGN_RATE,
+            sign_burst=100000,
+            extra=f"""
+    server {{
+        listen 127.0.0.1:{self.reference_port};
+        root {reference};
+        default_type "text/html; charset=utf-8";
+    }}""",
+        )
+        checked = self.nginx.test()
+        if checked.returncode != 0:
+            raise RuntimeError(f"nginx -t failed: {checked.stderr}")
+        self.nginx.start()
+
+    def keep_reference(self, path: str) -> None:
+        """The page at `path`, as nginx answers it, saved for the reference server."""
+        with urllib.request.urlopen(self.base_url + path, timeout=10) as response:
+            body = response.read()
+        target = self.work / "reference" / path.lstrip("/")
+        if path.endswith("/"):
+            target = target / "index.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(body)
+        self.page_size = len(body)
+
+    def reference_url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.reference_port}{path}"
+
+    def cache_status(self, url: str) -> str | None:
+        """nginx's X-Cache-Status for one more GET of `url` (None if nginx did not say)."""
+        with urllib.request.urlopen(url, timeout=10) as response:
+            response.read()
+            return response.headers.get("X-Cache-Status")
+
+    def nginx_pids(self) -> list[int]:
+        process = self.nginx.process if self.nginx is not None else None
+        if process is None or process.poll() is not None:
+            return []
+        return [process.pid, *descendants(process.pid)]
 
     @property
     def sink_log(self) -> Path:
@@ -258,6 +328,8 @@ class Stack:
         return process
 
     def stop(self) -> None:
+        if self.nginx is not None:
+            self.nginx.stop()
         for process in reversed(list(self.processes.values())):
             process.stop()
         self.processes.clear()

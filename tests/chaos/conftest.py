@@ -210,12 +210,14 @@ def web_env(database_url: str, redis_url: str, port: int, **extra: str) -> dict[
         "SIGN_RATE_IP_BURST": "100000/m",
         "SIGN_RATE_IP_SUSTAINED": "100000/h",
         "SIGN_RATE_EMAIL": "100000/h",
+        "PUBLIC_LISTS_ROOT": tempfile.mkdtemp(prefix="public-lists-"),
         **extra,
     }
 
 
 class Browser:
-    """A cookie-keeping HTTP client that signs through the real form, CSRF included."""
+    """A cookie-keeping HTTP client that signs through the real form, as a browser sends it
+    from the page: with its Origin and Sec-Fetch-Site headers (the form carries no token)."""
 
     def __init__(self, base: str):
         self.base = base
@@ -228,7 +230,8 @@ class Browser:
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         request = urllib.request.Request(self.base + path, data=body)
         if body is not None:
-            request.add_header("Referer", self.base + "/")
+            request.add_header("Origin", self.base)
+            request.add_header("Sec-Fetch-Site", "same-origin")
         try:
             with self.opener.open(request, timeout=30) as response:
                 return response.status, response.read().decode()
@@ -236,13 +239,11 @@ class Browser:
             return error.code, error.read().decode(errors="replace")
 
     def sign(self, fields: dict) -> int:
-        status, page = self.request("/")
+        status, page = self.request("/es/")
         if status != 200:
             return status
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
-        status, _ = self.request(
-            "/s/kazakhstan-2022/sign/", {"csrfmiddlewaretoken": token, **fields}
-        )
+        action = re.search(r'<form method="post" action="([^"]+)"', page).group(1)
+        status, _ = self.request(action, fields)
         return status
 
 

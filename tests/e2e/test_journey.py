@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,16 @@ class Watcher:
 
     def visit(self, path: str) -> None:
         self.page.goto(path)
+        self.audit()
+
+    def visit_until(self, path: str, text: str, seconds: float = 15) -> None:
+        """Visit a public page until it shows `text`: the browser may keep a copy of it for
+        a few seconds (Cache-Control max-age), as a visitor reloading would see."""
+        self.visit(path)
+        deadline = time.monotonic() + seconds
+        while text not in self.page.content() and time.monotonic() < deadline:
+            time.sleep(1)
+            self.page.reload()
         self.audit()
 
 
@@ -176,7 +187,7 @@ def test_the_whole_journey(browser, live_server, smtp_mail, settings, tmp_path, 
     mod_watcher.audit()
     union.refresh_from_db()
     assert union.state == Signature.State.APPROVED
-    watcher.visit("/s/kazakhstan-2022/signatories/")
+    watcher.visit_until("/s/kazakhstan-2022/signatories/", "Mangystau Oil Workers' Union")
     assert "Mangystau Oil Workers' Union" in page.content()
     assert f"union-{language}@example.org" not in page.content()
 

@@ -64,7 +64,7 @@ def test_the_pdf_says_what_the_list_is(statement, signatures, build):
     made = export.started_at.astimezone(UTC)
     assert re.search(rf"Список на \d+ \w+ {made.year} г\., {made:%H:%M} UTC", text)
     assert "3 организации · 4 частных лица" in text
-    assert f"http://127.0.0.1:8000/s/{statement.slug}/" in text
+    assert f"http://127.0.0.1:8000/ru/s/{statement.slug}/" in text
     assert "Организации (3)" in text and "Частные лица (4)" in text
     # Names as written, markup included; never an email address; nothing unpublished.
     assert "Workers <b>&</b> Students" in text and "Профсоюз «Әділет»" in text
@@ -130,7 +130,7 @@ def test_content_matches_the_database(statement, signatures, organiser):
     now = datetime(2026, 11, 30, 8, 37, tzinfo=UTC)
     content = pdf.list_content(export, now=now)
     assert content.as_of == "Список на 30 ноября 2026 г., 08:37 UTC"
-    assert content.link == f"http://127.0.0.1:8000/s/{statement.slug}/"
+    assert content.link == f"http://127.0.0.1:8000/ru/s/{statement.slug}/"
     organisations = {(e.name, e.details) for g in content.organisations for e in g.entries}
     assert organisations == {
         (

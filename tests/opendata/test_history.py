@@ -18,7 +18,7 @@ T0 = datetime(2026, 1, 5, 9, 15, tzinfo=UTC)
 
 
 def _url(name: str, statement) -> str:
-    return reverse(f"statements:{name}", kwargs={"slug": statement.slug})
+    return reverse(f"api:{name}", kwargs={"slug": statement.slug})
 
 
 @pytest.fixture
@@ -135,16 +135,16 @@ def test_unknown_statement_has_no_history(client, statement):
 
 def test_statement_page_shows_chart_and_table_by_country_in_its_language(client, signed):
     history_refresh(statement_id=signed.pk)
-    body = client.get("/", HTTP_ACCEPT_LANGUAGE="kk").content.decode()
+    body = client.get("/", HTTP_ACCEPT_LANGUAGE="kk", follow=True).content.decode()
     assert '<svg class="chart"' in body and "<polyline points=" in body
     assert '<th scope="row">Қазақстан</th><td class="num">2</td>' in body
     assert '<th scope="row">Аргентина</th><td class="num">1</td><td class="num">1</td>' in body
     assert "style=" not in body
-    english = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    english = client.get("/", HTTP_ACCEPT_LANGUAGE="en", follow=True).content.decode()
     assert '<th scope="row">Kazakhstan</th>' in english
     assert _url("history_csv", signed) in english
 
 
 def test_statement_page_without_history_says_so(client, statement):
-    body = client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    body = client.get("/", HTTP_ACCEPT_LANGUAGE="en", follow=True).content.decode()
     assert "No signatures are counted yet." in body and "<polyline" not in body

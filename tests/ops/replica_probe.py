@@ -47,9 +47,9 @@ statement = Statement.objects.get()
 seen = {}
 visitor = Client(headers={"Accept-Language": "en"})
 for name, path in {
-    "list": f"/s/{statement.slug}/signatories/",
-    "csv": f"/s/{statement.slug}/signatories.csv",
-    "json": f"/s/{statement.slug}/signatories.json",
+    "list": f"/en/s/{statement.slug}/signatories/",
+    "csv": f"/en/s/{statement.slug}/signatories.csv",
+    "json": f"/en/s/{statement.slug}/signatories.json",
 }.items():
     seen[name] = get(visitor, path)
 
@@ -85,7 +85,7 @@ with transaction.atomic(), replica_reads():
 token_row = Signature.objects.get(full_name="Pending after the copy")
 from statements import tokens  # noqa: E402
 
-link = f"/confirm/{tokens.make_token(token_row, tokens.CONFIRM)}/"
+link = f"/en/confirm/{tokens.make_token(token_row, tokens.CONFIRM)}/"
 seen["confirm_page"] = visitor.get(link).status_code
 seen["confirm_post"] = visitor.post(link).status_code
 token_row.refresh_from_db()

@@ -60,7 +60,7 @@ def test_requests_are_counted_and_timed_by_view(statement, scraper):
     before = scrape(scraper)
     visitor = Client(REMOTE_ADDR="203.0.113.9", headers={"Accept-Language": "en"})
     for _ in range(3):
-        assert visitor.get("/").status_code == 200
+        assert visitor.get("/en/").status_code == 200
     assert visitor.get("/no/such/page/").status_code == 404
     after = scrape(scraper)
     home = {"view": "statements:home", "method": "GET", "status": "200"}

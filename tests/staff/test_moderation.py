@@ -113,7 +113,7 @@ def test_counts_and_lists_follow_an_approval(
         signature_moderate(signature_id=pending_org.pk, action="approve", actor=moderator)
 
     assert counters.get_counts(statement.pk)["organisation"] == 1
-    counts = client.get(reverse("statements:counts_json", args=[statement.slug])).json()
+    counts = client.get(reverse("api:counts_json", args=[statement.slug])).json()
     assert counts["organisations"] == 1
     assert pending_org.organisation_name in public_list()
     assert pending_org.email not in public_list()

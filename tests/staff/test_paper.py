@@ -74,7 +74,7 @@ def test_valid_file_is_imported_with_duplicates_skipped(
     }
     counts = organiser_client.get(f"/api/statements/{statement.slug}/counts.json").json()
     assert counts["individuals_on_paper"] == 2 and counts["organisations_on_paper"] == 1
-    page = organiser_client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    page = organiser_client.get("/", HTTP_ACCEPT_LANGUAGE="en", follow=True).content.decode()
     assert "(of which 2 on paper)" in page and "(of which 1 on paper)" in page
     from django.core import mail
 

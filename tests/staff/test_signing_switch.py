@@ -15,7 +15,7 @@ def test_closing_and_opening_signing(organiser_client, organiser, client, statem
     assert statement.signing_open is False
     event = AuditEvent.objects.get(action="statement.signing_closed")
     assert event.actor == organiser and event.data["statement"] == statement.pk
-    counts = client.get(reverse("statements:counts_json", args=[statement.slug])).json()
+    counts = client.get(reverse("api:counts_json", args=[statement.slug])).json()
     assert counts["signing_open"] is False
     refused = client.post(reverse("statements:sign", args=[statement.slug]), {"kind": "individual"})
     assert refused.status_code == 403

@@ -35,7 +35,7 @@ def test_page_shows_progress_toward_the_target(client, statement):
     SignatureFactory.create_batch(3, statement=statement)
     OrganisationFactory(statement=statement)
     _set(statement, signature_goal=10)
-    body = client.get("/").content.decode()
+    body = client.get("/", follow=True).content.decode()
     assert "4 of 10 signatures" in body
     assert '<progress id="goal-progress" max="10" value="4">40%</progress>' in body
     assert "is reached" not in body
@@ -46,7 +46,7 @@ def test_page_shows_progress_toward_the_target(client, statement):
 def test_page_shows_the_next_target_once_reached(client, statement):
     SignatureFactory.create_batch(12, statement=statement)
     _set(statement, signature_goal=10)
-    body = client.get("/").content.decode()
+    body = client.get("/", follow=True).content.decode()
     assert "The target of 10 signatures is reached!" in body
     assert "12 of 20 signatures (next target)" in body
     counts = client.get(COUNTS_URL).json()
@@ -54,19 +54,19 @@ def test_page_shows_the_next_target_once_reached(client, statement):
 
 
 def test_no_target_no_progress(client, statement):
-    assert "<progress" not in client.get("/").content.decode()
+    assert "<progress" not in client.get("/", follow=True).content.decode()
 
 
 def test_signing_closes_by_itself_at_the_closing_date(client, statement):
     _set(statement, closes_at=timezone.now() + timedelta(hours=1))
-    body = client.get("/").content.decode()
-    assert "Signing closes on" in body and 'action="/s/kazakhstan-2022/sign/"' in body
+    body = client.get("/", follow=True).content.decode()
+    assert "Signing closes on" in body and 'action="/en/s/kazakhstan-2022/sign/"' in body
     assert client.post(SIGN_URL, INDIVIDUAL).status_code == 302
     assert Signature.objects.count() == 1
 
     _set(statement, closes_at=timezone.now() - timedelta(seconds=1))
-    body = client.get("/").content.decode()
-    assert "Signing closed on" in body and 'action="/s/kazakhstan-2022/sign/"' not in body
+    body = client.get("/", follow=True).content.decode()
+    assert "Signing closed on" in body and 'action="/en/s/kazakhstan-2022/sign/"' not in body
     other = {**INDIVIDUAL, "individual-email": "late@example.org"}
     response = client.post(SIGN_URL, other)
     assert response.status_code == 403
@@ -80,5 +80,5 @@ def test_progress_is_translated(client, statement, language):
     SignatureFactory(statement=statement)
     _set(statement, signature_goal=100)
     counters.refresh(statement.pk)
-    body = client.get("/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    body = client.get("/", HTTP_ACCEPT_LANGUAGE=language, follow=True).content.decode()
     assert "1 of 100 signatures" not in body and 'max="100"' in body

@@ -16,7 +16,8 @@ CATALOGUES = [ROOT / "locale" / code / "LC_MESSAGES" / "django.po" for code in (
 
 
 def _page(language: str, path: str = "/") -> str:
-    response = Client().get(path, HTTP_ACCEPT_LANGUAGE=language)
+    """The page a browser preferring `language` reaches from `path` (`/` redirects)."""
+    response = Client().get(path, HTTP_ACCEPT_LANGUAGE=language, follow=True)
     assert response.status_code == 200
     return html.unescape(response.content.decode())
 
@@ -46,9 +47,8 @@ def test_kazakh_page_speaks_kazakh(statement):
 
 def test_kazakh_form_errors_are_kazakh(statement):
     response = Client().post(
-        reverse("statements:sign", kwargs={"slug": statement.slug}),
+        f"/kk/s/{statement.slug}/sign/",
         {"kind": "individual", "individual-email": "not-an-address"},
-        HTTP_ACCEPT_LANGUAGE="kk",
     )
     body = html.unescape(response.content.decode())
     assert response.status_code == 400
@@ -56,11 +56,15 @@ def test_kazakh_form_errors_are_kazakh(statement):
     assert "Бұл өрісті толтыру міндетті." in body
 
 
+def _offered(body: str) -> list[str]:
+    switcher = re.search(r'<ul class="language-switcher"[^>]*>(.*?)</ul>', body, re.S).group(1)
+    return re.findall(r'hreflang="([\w-]+)"', switcher)
+
+
 def test_switcher_offers_the_four_interface_languages(statement):
     body = _page("en")
-    offered = re.findall(r'name="language" value="([\w-]+)"', body)
-    assert offered == ["es", "en", "ru", "kk"]
-    assert ">Қазақ</button>" in body
+    assert _offered(body) == ["es", "en", "ru", "kk"]
+    assert 'lang="kk" data-language="kk">Қазақ</a>' in body
 
 
 def _add_language(statement, code: str, title: str) -> None:
@@ -80,8 +84,8 @@ def test_language_added_in_the_admin_is_offered_without_a_code_change(statement,
     assert "Ўзбекча сарлавҳа" in body
     # No Uzbek catalogue of ours: the interface falls back to English, not Spanish.
     assert "Sign the statement" in body and "Firmar" not in body
-    offered = re.findall(r'name="language" value="([\w-]+)"', body)
-    assert offered == ["es", "en", "ru", "kk", "uz"]
+    assert _offered(body) == ["es", "en", "ru", "kk", "uz"]
+    assert '<link rel="alternate" hreflang="uz"' in body
 
 
 def test_language_without_a_text_is_not_negotiated(statement):
@@ -90,6 +94,8 @@ def test_language_without_a_text_is_not_negotiated(statement):
     assert '<html lang="es"' in body
     body = _page("de-DE,de;q=0.9,ru;q=0.5")
     assert '<html lang="ru"' in body
+    # Nor is there an address for it.
+    assert Client().get(f"/de/s/{statement.slug}/").status_code == 404
 
 
 def test_switcher_choice_of_an_added_language_sticks(statement, settings):
@@ -97,5 +103,7 @@ def test_switcher_choice_of_an_added_language_sticks(statement, settings):
     client = Client()
     response = client.post(reverse("set_language"), {"language": "uz", "next": "/"})
     assert response.status_code == 302
-    body = html.unescape(client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode())
+    response = client.get("/", HTTP_ACCEPT_LANGUAGE="en", follow=True)
+    assert response.redirect_chain[-1][0] == "/uz/"
+    body = html.unescape(response.content.decode())
     assert '<html lang="uz"' in body and "Ўзбекча сарлавҳа" in body

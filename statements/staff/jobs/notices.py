@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
+from django.utils import translation
 
 from statements import tokens
 from statements.emails import PermanentDeliveryError, deliver
@@ -47,15 +48,18 @@ def endorsement_published_deliver(*, signature_id: int) -> bool:
         return False
     slug = signature.statement.slug
     withdraw_token = tokens.make_token(signature, tokens.WITHDRAW)
-    context = {
-        "signature": signature,
-        "statement_title": _statement_title(signature.statement, signature.language),
-        "signatories_url": settings.SITE_URL
-        + reverse("statements:signatories", kwargs={"slug": slug}),
-        "statement_url": settings.SITE_URL + reverse("statements:detail", kwargs={"slug": slug}),
-        "withdraw_url": settings.SITE_URL
-        + reverse("statements:withdraw", kwargs={"token": withdraw_token}),
-    }
+    # The links open the pages in the organisation's language (it is in their addresses).
+    with translation.override(signature.language):
+        context = {
+            "signature": signature,
+            "statement_title": _statement_title(signature.statement, signature.language),
+            "signatories_url": settings.SITE_URL
+            + reverse("statements:signatories", kwargs={"slug": slug}),
+            "statement_url": settings.SITE_URL
+            + reverse("statements:detail", kwargs={"slug": slug}),
+            "withdraw_url": settings.SITE_URL
+            + reverse("statements:withdraw", kwargs={"token": withdraw_token}),
+        }
     try:
         _send_to_signer(signature, "endorsement_published", context)
     except PermanentDeliveryError as exc:

@@ -1,4 +1,5 @@
--- Anonymous GETs, each connection a new visitor (no cookies). Prints one JSON line when done.
+-- Anonymous GETs, each connection a new visitor (no cookies), browsers of several languages
+-- (the page's own language is in its address). Prints one JSON line when done.
 local accept_languages = {"es-ES,es;q=0.9", "en-GB,en;q=0.8", "ru-RU,ru;q=0.9"}
 local counter = 0
 

@@ -1,9 +1,10 @@
--- Form POSTs as browsers send them: the csrftoken cookie and the form's token from a page the
--- visitor loaded (pairs read from a file), an Origin header, a urlencoded body.
+-- Form POSTs as browsers send them from the site's own pages: Origin and Sec-Fetch-Site
+-- headers (the forms carry no token; see statements/crossorigin.py), a urlencoded body.
 --
---   wrk ... -s post.lua -- MODE PAIRS_FILE ORIGIN SECONDS PREFIX [PATHS_FILE THREADS]
+--   wrk ... -s post.lua -- MODE ORIGIN SECONDS PREFIX [PATHS_FILE THREADS]
 --
--- MODE "sign": every request signs with a new email address PREFIX<thread>-<n>@bench.invalid.
+-- MODE "sign": every request signs with a new email address PREFIX<thread>-<n>@bench.invalid,
+-- from the sign URL given to wrk in each of the site's languages in turn (/es/, /en/, /ru/).
 -- MODE "confirm": every request confirms one path from PATHS_FILE; thread i of THREADS takes
 -- lines i, i + THREADS, ... and starts again from its first line when it runs out.
 -- After SECONDS no request is sent any more, so the ones in flight finish before wrk stops
@@ -27,26 +28,25 @@ local function read_lines(path)
   return lines
 end
 
-local mode, pairs_list, origin, prefix, paths, languages, stop_at
+local mode, origin, prefix, paths, sign_paths, stop_at
 local n = 0
 statuses = {}  -- global: done() reads it from each thread
 local language_names = {"es", "en", "ru"}
 
 function init(args)
-  mode, origin, prefix = args[1], args[3], args[5]
-  stop_at = os.time() + tonumber(args[4])
-  pairs_list = {}
-  for _, line in ipairs(read_lines(args[2])) do
-    local secret, token = line:match("^(%S+)%s+(%S+)$")
-    table.insert(pairs_list, {secret = secret, token = token})
-  end
+  mode, origin, prefix = args[1], args[2], args[4]
+  stop_at = os.time() + tonumber(args[3])
   if mode == "confirm" then
-    local all, total = read_lines(args[6]), tonumber(args[7])
+    local all, total = read_lines(args[5]), tonumber(args[6])
     paths = {}
     for i = id, #all, total do table.insert(paths, all[i]) end
     if #paths == 0 then paths = all end
+  else
+    sign_paths = {}
+    for _, language in ipairs(language_names) do
+      table.insert(sign_paths, (wrk.path:gsub("^/%a%a/", "/" .. language .. "/")))
+    end
   end
-  languages = language_names
 end
 
 function delay()
@@ -56,24 +56,21 @@ end
 
 function request()
   n = n + 1
-  local pair = pairs_list[((n + id) % #pairs_list) + 1]
   local headers = {
-    ["Cookie"] = "csrftoken=" .. pair.secret,
     ["Content-Type"] = "application/x-www-form-urlencoded",
     ["Origin"] = origin,
-    ["Accept-Language"] = languages[((n + id) % #languages) + 1],
+    ["Sec-Fetch-Site"] = "same-origin",
   }
   local body, path
   if mode == "sign" then
     local who = prefix .. id .. "-" .. n
-    path = wrk.path
-    body = "csrfmiddlewaretoken=" .. pair.token ..
-      "&kind=individual&individual-full_name=Bench+Signer+" .. who ..
+    path = sign_paths[((n + id) % #sign_paths) + 1]
+    body = "kind=individual&individual-full_name=Bench+Signer+" .. who ..
       "&individual-email=" .. who .. "%40bench.invalid" ..
       "&individual-country=KZ&individual-city=Almaty&individual-consent=on"
   else
     path = paths[((n - 1) % #paths) + 1]
-    body = "csrfmiddlewaretoken=" .. pair.token
+    body = ""
   end
   return wrk.format("POST", path, headers, body)
 end

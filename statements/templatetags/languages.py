@@ -1,0 +1,88 @@
+"""The same page in every language the site offers: for the language links, hreflang and
+canonical."""
+
+from dataclasses import dataclass
+
+from django import template
+from django.conf import settings
+from django.urls import reverse, translate_url
+from django.utils.translation import get_language, get_language_from_path, get_language_info
+
+from statements import languages
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class LanguageVersion:
+    code: str
+    name: str
+    path: str
+    url: str
+    current: bool
+
+
+@dataclass(frozen=True)
+class PageLanguages:
+    versions: list[LanguageVersion]
+    canonical: str
+    # For visitors whose language is none of these: the address without a language, which
+    # redirects to theirs (or the original); Django's sitemap says the same.
+    x_default: str
+
+
+def _versions(path: str) -> list[LanguageVersion]:
+    current = get_language()
+    versions = []
+    for code in languages.site_languages():
+        translated = translate_url(path, code)
+        versions.append(
+            LanguageVersion(
+                code=code,
+                name=get_language_info(code)["name_local"],
+                path=translated,
+                # From SITE_URL, never from the request's Host.
+                url=settings.SITE_URL + translated,
+                current=code == current,
+            )
+        )
+    return versions
+
+
+def _without_language(path: str) -> str:
+    language = get_language_from_path(path)
+    return path.replace(f"/{language}/", "/", 1) if language else path
+
+
+@register.simple_tag
+def offered_languages() -> str:
+    """The languages the site offers, as a key for cached fragments that list them."""
+    return ",".join(languages.site_languages())
+
+
+@register.simple_tag(takes_context=True)
+def page_languages(context, path: str | None = None) -> PageLanguages | None:
+    """This page's address in each language, or None for pages whose address has no language
+    (staff, sign-in).
+
+    `path` names the page when it is known by another address too (the default statement at
+    `/es/` is `/es/s/<slug>/`); by default it is the address asked for, without its query,
+    which no public page depends on for its links.
+    """
+    request = context.get("request")
+    path = path or (request.path_info if request is not None else "")
+    if not path or get_language_from_path(path) is None:
+        return None
+    versions = _versions(path)
+    current = next((version for version in versions if version.current), None)
+    return PageLanguages(
+        versions=versions,
+        canonical=current.url if current else settings.SITE_URL + path,
+        x_default=settings.SITE_URL + _without_language(path),
+    )
+
+
+@register.simple_tag
+def language_homes() -> list[LanguageVersion]:
+    """The statement in each language, for the pages whose address has no language."""
+    return _versions(reverse("statements:home"))
