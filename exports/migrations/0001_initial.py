@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('statements', '0009_signatory_export_moved'),
+        ('statements', '0010_signatory_export_moved'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

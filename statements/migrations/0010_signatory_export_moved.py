@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('statements', '0008_signature_keys'),
+        ('statements', '0009_listed_signatory_indexes'),
     ]
 
     operations = [
