@@ -4,6 +4,10 @@ An export is a `SignatoryExport` row that moves queued → running → done (or 
 expired. Its file lives in private storage, `PRIVATE_STORAGE_ROOT/exports/<uuid>.<ext>`,
 never under static files, and is only ever served by the download view, to organisers, with an
 audit event per download. Tasks receive the export's id, never personal data.
+
+Requesting an export and telling the organiser go through the outbox (statements/outbox/):
+the request writes a hand-off row in its transaction and never waits on the broker, so it
+answers at once while the broker is away, and the relay hands the build over once it is back.
 """
 
 import logging
@@ -15,7 +19,6 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.text import slugify
@@ -29,9 +32,9 @@ from exports.selectors import (
     export_queryset,
     iter_chunks,
 )
-from statements.emails import send_email
 from statements.models import AuditEvent, Signature, Statement
-from statements.selectors import statement_text
+from statements.outbox.models import EmailKind
+from statements.outbox.services import email_queue, export_build_queue
 
 logger = logging.getLogger(__name__)
 
@@ -108,12 +111,11 @@ def _remove_files(export_id, format: str) -> None:
 def export_request(
     *, statement: Statement, requested_by, format: str, filters: ExportFilters | dict
 ) -> SignatoryExport:
-    """Record an organiser's request, audit it and queue the build.
+    """Record an organiser's request, audit it and queue the build (a hand-off row in this
+    transaction; no broker round trip).
 
     The export's id is a random UUID, so its pages and download cannot be found by counting.
     """
-    from exports.tasks import export_build
-
     if format not in Format.values:
         raise ValueError(f"unknown export format {format!r}")
     if isinstance(filters, dict):
@@ -140,7 +142,7 @@ def export_request(
             "filters": export.filters,
         },
     )
-    export_build.delay_on_commit(str(export.pk))
+    export_build_queue(export=export)
     return export
 
 
@@ -247,15 +249,19 @@ def export_build(*, export_id) -> SignatoryExport | None:
         export_fail(export_id=export_id, error=_short_error(exc))
         return SignatoryExport.objects.get(pk=export_id)
     finished = timezone.now()
-    done = SignatoryExport.objects.filter(pk=export.pk, state=State.RUNNING).update(
-        state=State.DONE,
-        rows_done=rows,
-        total_rows=rows,
-        file_name=str(final.relative_to(Path(settings.PRIVATE_STORAGE_ROOT))),
-        file_size=final.stat().st_size,
-        finished_at=finished,
-        expires_at=finished + settings.EXPORT_MAX_AGE,
-    )
+    # The state and the email telling of it are committed together.
+    with transaction.atomic():
+        done = SignatoryExport.objects.filter(pk=export.pk, state=State.RUNNING).update(
+            state=State.DONE,
+            rows_done=rows,
+            total_rows=rows,
+            file_name=str(final.relative_to(Path(settings.PRIVATE_STORAGE_ROOT))),
+            file_size=final.stat().st_size,
+            finished_at=finished,
+            expires_at=finished + settings.EXPORT_MAX_AGE,
+        )
+        if done:
+            _notify(export.pk, EmailKind.EXPORT_READY)
     if not done:
         # Given up on meanwhile (see exports_expire): the file is not accounted for.
         final.unlink(missing_ok=True)
@@ -263,7 +269,6 @@ def export_build(*, export_id) -> SignatoryExport | None:
     logger.info(
         "export %s done: %d rows in %.1f s", export_id, rows, (finished - started).total_seconds()
     )
-    _notify_on_commit(export.pk)
     return SignatoryExport.objects.get(pk=export.pk)
 
 
@@ -273,64 +278,26 @@ def export_fail(*, export_id, error: str) -> bool:
     export = SignatoryExport.objects.filter(pk=export_id).only("format").first()
     if export is None:
         return False
-    failed = SignatoryExport.objects.filter(pk=export_id, state__in=ACTIVE).update(
-        state=State.FAILED,
-        error=error[:300],
-        finished_at=timezone.now(),
-    )
+    with transaction.atomic():
+        failed = SignatoryExport.objects.filter(pk=export_id, state__in=ACTIVE).update(
+            state=State.FAILED,
+            error=error[:300],
+            finished_at=timezone.now(),
+        )
+        if failed:
+            _notify(export_id, EmailKind.EXPORT_FAILED)
     if failed:
         _remove_files(export_id, export.format)
-        _notify_on_commit(export_id)
     return bool(failed)
 
 
-def _notify_on_commit(export_id) -> None:
-    from exports.tasks import export_notify
-
-    export_notify.delay_on_commit(str(export_id))
-
-
-# --- Telling the organiser ------------------------------------------------------------------
-
-
-def export_notify_deliver(*, export_id) -> bool:
-    """Email the organiser who asked that the export is ready, or that it failed. Returns
-    whether an email went out."""
-    export = (
-        SignatoryExport.objects.select_related("statement", "requested_by")
-        .filter(pk=export_id)
-        .first()
-    )
-    if export is None or export.requested_by is None or not export.requested_by.email:
-        return False
-    names = {State.DONE: "export_ready", State.FAILED: "export_failed"}
-    if export.state not in names:
-        return False
+def _notify(export_id, kind: str) -> None:
+    """Queue the "ready" or "failed" email to the organiser who asked (unless they asked not
+    to be told), in their language."""
+    export = SignatoryExport.objects.only("pk", "filters").get(pk=export_id)
     filters = ExportFilters.from_json(export.filters)
-    if not filters.notify:
-        return False
-    language = filters.email_language
-    try:
-        title = statement_text(export.statement, language).text.title
-    except Http404:
-        title = export.statement.slug
-    context = {
-        "export": export,
-        "statement": export.statement,
-        "statement_title": title,
-        "language": language,
-        "export_url": settings.SITE_URL
-        + reverse("staff:export_detail", kwargs={"export_id": export.pk}),
-        "exports_url": settings.SITE_URL + reverse("staff:exports"),
-        "expiry_days": max(settings.EXPORT_MAX_AGE.days, 1),
-    }
-    send_email(
-        names[export.state],
-        to=export.requested_by.email,
-        context=context,
-        language=language,
-    )
-    return True
+    if filters.notify:
+        email_queue(kind=kind, export=export, language=filters.email_language)
 
 
 # --- Downloading ----------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
 from ops.routers import replica_reads
-from statements.tasks import EMAIL_TASK
 
 logger = logging.getLogger(__name__)
 
@@ -33,20 +32,18 @@ class ExportTask(DjangoTask):
 
 
 @shared_task(bind=True, base=ExportTask, acks_late=True, soft_time_limit=1800, time_limit=1900)
-def export_build(self, export_id: str) -> None:
+def export_build(self, export_id: str, handoff: str | None = None) -> None:
+    """Handed over by the outbox relay with the claim of its hand-off: a delivery whose export
+    was handed over again meanwhile (its message was presumed lost) does nothing."""
     from exports.services import export_build as build
+    from statements.outbox.relay import handoff_start
 
+    if not handoff_start(export_id=export_id, claim=handoff):
+        logger.info("export %s was handed over again; this delivery is stale", export_id)
+        return
     # The signatures may come from a read replica; the export's own row from the primary.
     with replica_reads():
         build(export_id=export_id)
-
-
-@shared_task(**EMAIL_TASK)
-def export_notify(self, export_id: str) -> None:
-    """The "ready" or "failed" email; retried on transient SMTP and network errors."""
-    from exports.services import export_notify_deliver
-
-    export_notify_deliver(export_id=export_id)
 
 
 @shared_task(acks_late=True)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count
 from django.utils import timezone
 from kombu.exceptions import ChannelError
 
@@ -27,14 +27,8 @@ EXPORT_WINDOW = timedelta(hours=24)
 
 @dataclass(frozen=True)
 class EmailFigures:
-    """Emails by where they are: waiting to be sent, sent, refused for good.
-
-    Until emails have a table of their own, a signature's confirmation email is read from the
-    signature: waiting while it is pending with neither `confirmation_sent_at` nor a
-    `delivery_error`, sent once `confirmation_sent_at` is set, refused when the mail server
-    refused it for good (`delivery_error`). "Already signed" notices leave no trace in the
-    database and are not counted. Withdrawn signatures are erased and count as nothing.
-    """
+    """Emails by where they are in the outbox (statements/outbox/): waiting to be sent (or to
+    be tried again), sent, refused for good or given up on."""
 
     unsent: int
     sent: int
@@ -43,19 +37,22 @@ class EmailFigures:
 
 
 def email_figures(now=None) -> EmailFigures:
-    now = now or timezone.now()
-    unsent = Q(state=Signature.State.PENDING, confirmation_sent_at__isnull=True, delivery_error="")
-    found = Signature.objects.aggregate(
-        unsent=Count("pk", filter=unsent),
-        sent=Count("pk", filter=Q(confirmation_sent_at__isnull=False)),
-        refused=Count("pk", filter=~Q(delivery_error="")),
-        oldest=Min("created_at", filter=unsent),
+    from statements.outbox.models import Email
+    from statements.outbox.selectors import outbox_figures
+
+    waiting = outbox_figures()
+    by_state = dict(
+        Email.objects.filter(state__in=[Email.State.SENT, Email.State.FAILED])
+        .values_list("state")
+        .annotate(n=Count("pk"))
+        .order_by()
     )
-    oldest = found["oldest"]
+    oldest = waiting.oldest_queued_at
+    now = now or timezone.now()
     return EmailFigures(
-        unsent=found["unsent"],
-        sent=found["sent"],
-        refused=found["refused"],
+        unsent=waiting.queued,
+        sent=by_state.get(Email.State.SENT, 0),
+        refused=by_state.get(Email.State.FAILED, 0),
         oldest_unsent_age=max(0.0, (now - oldest).total_seconds()) if oldest else 0.0,
     )
 

@@ -4,8 +4,9 @@
   never gets a healthy process restarted.
 - /healthz/ready: the database is reachable, so the process can do its work. Redis (cache and
   rate limits) and the Celery broker are reported but do not fail readiness: signing survives
-  without them (rate limits fall back, emails wait in the database for the sweeper), and a
-  Redis blip must not take every web process out of the load balancer at once.
+  without them (rate limits fall back, emails wait in the outbox until the broker is back),
+  and a Redis blip must not take every web process out of the load balancer at once. The
+  details also give the outbox's depth and the age of its oldest unsent email.
 - /healthz: the same as /healthz/ready, for the scripts and probes written against it.
 
 Public callers get a bare {"status": ...}; internal callers (see ops/access.py) get each part.
@@ -21,6 +22,7 @@ from django.http import HttpRequest, JsonResponse
 
 from ops.access import is_internal
 from ops.routers import REPLICA
+from statements.outbox.selectors import outbox_health
 
 logger = logging.getLogger(__name__)
 
@@ -41,13 +43,15 @@ def live(request: HttpRequest) -> JsonResponse:
 def ready(request: HttpRequest) -> JsonResponse:
     database = check_database("default")
     is_ready = database == OK
-    body: dict[str, str] = {"status": OK if is_ready else UNAVAILABLE}
+    body: dict[str, object] = {"status": OK if is_ready else UNAVAILABLE}
     if is_internal(request):
         body["database"] = database
         if REPLICA in connections.settings:
             body["replica"] = check_database(REPLICA)
         body["cache"] = check_cache()
         body["broker"] = check_broker()
+        if database == OK:
+            body["outbox"] = outbox_health()
     return _answer(body, status=200 if is_ready else 503)
 
 

@@ -95,7 +95,7 @@ def _signature_metrics():
 def _email_metrics():
     found = figures.remembered("emails", figures.email_figures)
     family = GaugeMetricFamily(
-        "petition_emails", "Confirmation emails by state: unsent, sent, refused.", labels=["state"]
+        "petition_emails", "Emails in the outbox by state: unsent, sent, refused.", labels=["state"]
     )
     family.add_metric(["unsent"], found.unsent)
     family.add_metric(["sent"], found.sent)

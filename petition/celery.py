@@ -13,9 +13,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "petition.settings")
 class Task(DjangoTask):
     """Base task: publishing after commit never breaks the request that committed.
 
-    If the broker is unreachable when the transaction commits, the row is already saved; the
-    error is logged (Django's robust on_commit) and the periodic sweeper re-enqueues the work,
-    so a broker outage costs a delay, not a server error and not a lost signature.
+    If the broker is unreachable when the transaction commits, the row is already saved and
+    the error is logged (Django's robust on_commit). Emails and export builds do not go this
+    way at all: they are handed over by the outbox relay (statements/outbox/relay.py), which
+    tries again until the broker answers.
     """
 
     def delay_on_commit(self, *args, **kwargs) -> None:
@@ -37,7 +38,7 @@ def _return_database_connections(task=None, **kwargs) -> None:
 
 app = Celery("petition", task_cls=Task)
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["statements", "statements.staff", "exports"])
+app.autodiscover_tasks(["statements", "statements.staff", "statements.outbox", "exports"])
 
 # The request id travels with the tasks a request queues (LOG_FORMAT=json logs show it).
 import ops.propagation  # noqa: E402, F401

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "statements",
+    "statements.outbox",
     "exports",
     "ops",
 ]
@@ -208,7 +209,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_timeout": 5,
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A request that publishes while the broker is down gives up quickly; the sweeper catches up.
+# Publishing gives up quickly while the broker is down: what was not handed over stays in the
+# outbox, which the relay hands over again on its next tick.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "max_retries": 2,
     "interval_start": 0,
@@ -217,20 +219,24 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # Declared, so that a plain `celery -A petition worker` consumes every queue; larger
-# installations run dedicated workers with -Q exports.
-CELERY_TASK_QUEUES = (Queue("default"), Queue("exports"))
+# installations run dedicated workers with -Q email or -Q exports.
+CELERY_TASK_QUEUES = (Queue("default"), Queue("email"), Queue("exports"))
 CELERY_TASK_ROUTES = {
     "exports.tasks.export_build": {"queue": "exports"},
     "statements.tasks.public_lists_build": {"queue": "exports"},
+    "statements.outbox.tasks.*": {"queue": "email"},
 }
 # Where beat keeps its record of the last runs (the container image points it at /tmp).
 CELERY_BEAT_SCHEDULE_FILENAME = env_str("CELERY_BEAT_SCHEDULE_FILE", "celerybeat-schedule")
 CELERY_TASK_SOFT_TIME_LIMIT = 600
 CELERY_TASK_TIME_LIMIT = 900
 CELERY_BEAT_SCHEDULE = {
-    "confirmation-sweep": {
-        "task": "statements.tasks.confirmation_sweep",
-        "schedule": timedelta(minutes=5),
+    # The outbox relay's tick (statements/outbox/relay.py): an email waits at most this long
+    # before it is handed to a sender. A tick older than its expiry is dropped unrun.
+    "outbox-relay": {
+        "task": "statements.outbox.tasks.outbox_relay",
+        "schedule": timedelta(seconds=1),
+        "options": {"expires": 10},
     },
     "signature-purge": {
         "task": "statements.tasks.signature_purge",
@@ -258,9 +264,14 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Email ----------------------------------------------------------------------------------
 MAILERS = {"default": email_config(env_str("EMAIL_URL", ""), timeout=env_int("EMAIL_TIMEOUT", 10))}
-if MAILERS["default"]["BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
-    # Django's SMTP backend, building messages at a fraction of the cost (statements/emails.py).
-    MAILERS["default"]["BACKEND"] = "statements.emails.SMTPBackend"
+# The outbox (statements/outbox/): emails per batch (one SMTP connection each), emails claimed
+# and unsent at most, how long a claimed batch may wait in the broker before it is claimed
+# again, and how long a transient failure is retried (with backoff up to the maximum).
+OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
+OUTBOX_MAX_IN_FLIGHT = env_int("OUTBOX_MAX_IN_FLIGHT", 2000)
+OUTBOX_CLAIM_SECONDS = env_int("OUTBOX_CLAIM_SECONDS", 30)
+OUTBOX_RETRY_HOURS = env_int("OUTBOX_RETRY_HOURS", 48)
+OUTBOX_RETRY_MAX_MINUTES = env_int("OUTBOX_RETRY_MAX_MINUTES", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Solidarity petition <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

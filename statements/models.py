@@ -291,10 +291,9 @@ class Signature(models.Model):
         max_length=SIGNATURE_LIMITS["moderation_reason"], blank=True
     )
 
-    # Email delivery bookkeeping: makes the confirmation task idempotent and lets the sweeper
-    # find signatures whose confirmation never left (broker down at signing time).
-    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
-    duplicate_notice_pending = models.BooleanField(default=False)
+    # Submissions for this address, counted up to one past SIGNATURE_MAX_EMAILS (the emails
+    # themselves are rows of the outbox, statements/outbox/), and why the last email could not
+    # be delivered, for moderators.
     email_count = models.PositiveSmallIntegerField(default=0)
     delivery_error = models.CharField(max_length=SIGNATURE_LIMITS["delivery_error"], blank=True)
 
@@ -308,12 +307,9 @@ class Signature(models.Model):
         ]
         indexes = [
             models.Index(fields=["statement", "state", "kind"], name="signature_state_kind"),
-            models.Index(
-                fields=["state", "confirmation_sent_at", "created_at"], name="signature_unsent"
-            ),
             # The public list pages, in their order: newest listed individuals first, and
             # organisations by country and name (searches add trigram indexes on PostgreSQL,
-            # see migration 0009).
+            # see migration 0002_listed_signatory_search).
             models.Index(
                 fields=["statement", "-confirmed_at", "-id"],
                 condition=Q(kind="individual", show_publicly=True, state__in=LISTED_STATES),

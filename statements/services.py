@@ -1,27 +1,25 @@
 """Every write of the signing flow goes through one function here.
 
-Functions are keyword-only, own their transaction, and queue emails with delay_on_commit so a
-task never runs before its row is committed. Tasks receive primary keys, never personal data.
+Functions are keyword-only and own their transaction. Emails are queued in the outbox in the
+same transaction as the change that causes them (statements/outbox/), so a signature and its
+confirmation email are committed together or not at all, and no request waits on the broker.
 """
 
 import functools
 import hashlib
 import hmac
 import logging
-import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F
-from django.urls import reverse
-from django.utils import timezone, translation
+from django.db import transaction
+from django.utils import timezone
 
-from statements import counters, selectors, tokens
-from statements.emails import PermanentDeliveryError, deliver
+from statements import counters
 from statements.models import Signature, Statement
 from statements.normalise import email_key, name_key
+from statements.outbox.models import Email
+from statements.outbox.services import relay_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -75,48 +73,19 @@ def signature_create(*, statement: Statement, data: SignatureData, client_ip: st
     An organisation's name holds nothing until a moderator approves it, so another
     submission for the same organisation is a row of its own, for moderators to choose from.
 
-    Each outcome is one durable transaction (it refuses to run inside another one), so the row
-    is committed when this returns and the task always finds it. A new signature costs one
-    INSERT, then the task is published on commit; a duplicate, which the INSERT reveals by the
-    unique constraint, is handled in a transaction of its own (no savepoint on the common path).
+    Nor does the time it takes tell: a first signature and a duplicate are the same single
+    statement (see `_sign`), one INSERT … ON CONFLICT on the address key that inserts the row
+    or updates the one holding the address, and one outbox row either way (written cancelled,
+    not to be sent, past the cap). One durable transaction (it refuses to run inside another
+    one), so the signature and its email are committed together when this returns. Returns
+    the signature as submitted, with the key of the row that holds it.
     """
-    from statements.tasks import confirmation_send, duplicate_notice_send
-
     if not statement.accepts_signatures:
         raise SigningClosed
     signature = _new_signature(statement, data, client_ip)
-    try:
-        with transaction.atomic(durable=True):
-            _insert(signature)
-            confirmation_send.delay_on_commit(signature.pk)
-        return signature
-    except IntegrityError as error:
-        duplicate = error
     with transaction.atomic(durable=True):
-        existing = (
-            Signature.objects.select_for_update()
-            .filter(
-                statement=signature.statement,
-                kind=signature.kind,
-                email_key=signature.email_key,
-                key_released_at__isnull=True,
-            )
-            .first()
-        )
-        if existing is None:
-            raise duplicate
-        # Count the email before queueing it, so concurrent duplicates respect the cap.
-        allowed = Signature.objects.filter(
-            pk=existing.pk, email_count__lt=settings.SIGNATURE_MAX_EMAILS
-        ).update(email_count=F("email_count") + 1)
-        if not allowed:
-            return existing
-        if existing.state == State.PENDING:
-            _replace_details(existing, signature)
-            confirmation_send.delay_on_commit(existing.pk)
-        else:
-            duplicate_notice_send.delay_on_commit(existing.pk)
-        return existing
+        _sign(signature)
+    return signature
 
 
 # What a new submission for an unconfirmed row replaces: everything the signer typed or chose.
@@ -139,20 +108,11 @@ REPLACED_FIELDS = (
     "consent_at",
     "ip_hash",
     "created_at",
+    "delivery_error",
+    # A new public id, so the links sent for the old details stop working: a link confirms
+    # what it was sent for.
+    "public_id",
 )
-
-
-def _replace_details(existing: Signature, submitted: Signature) -> None:
-    """The newer submission's details, a new public id (so the links sent for the old details
-    stop working: a link confirms what it was sent for) and a fresh confirmation email."""
-    for name in REPLACED_FIELDS:
-        setattr(existing, name, getattr(submitted, name))
-    existing.public_id = uuid.uuid4()
-    existing.confirmation_sent_at = None
-    existing.delivery_error = ""
-    existing.save(
-        update_fields=[*REPLACED_FIELDS, "public_id", "confirmation_sent_at", "delivery_error"]
-    )
 
 
 def _new_signature(statement: Statement, data: SignatureData, client_ip: str) -> Signature:
@@ -184,40 +144,92 @@ def _new_signature(statement: Statement, data: SignatureData, client_ip: str) ->
     )
 
 
-def _insert(signature: Signature) -> None:
-    """signature.save(force_insert=True), for the one INSERT a viral statement makes hundreds
-    of times a second: the same columns and values (each field prepares its own, as in save()),
-    in one statement written once per process, without the query compiler, which costs more
-    than the database's work. Signature has no parents, no auto_now fields and no signals of
-    ours; a field added to the model is part of the statement by itself."""
+def _sign(signature: Signature) -> None:
+    """Insert the signature, or apply the submission to the row that holds its address, and
+    write the email either way: one statement on PostgreSQL.
+
+    Django's ORM has no INSERT … ON CONFLICT on a partial unique index with a conditional
+    update, nor a statement that writes two tables, so this is SQL; its columns and values
+    come from the model (each field prepares its own value, as in save()), so a field added
+    to Signature is part of it by itself. SQLite has no INSERT inside WITH: there the same
+    upsert is followed by the outbox INSERT, the same two writes either way.
+    """
     connection = transaction.get_connection()
-    if not connection.features.can_return_columns_from_insert:
-        signature.save(force_insert=True)
-        return
-    fields, sql = _insert_statement()
+    fields, signature_sql, email_sql = _sign_statements(connection.vendor)
     values = [
         field.get_db_prep_save(field.pre_save(signature, True), connection) for field in fields
     ]
+    cap = settings.SIGNATURE_MAX_EMAILS
+    now = connection.ops.adapt_datetimefield_value(signature.created_at)
+    # The cap once past which the count stops, then once for each replaced column's test.
+    upsert_values = [*values, cap + 1, *[cap] * len(REPLACED_FIELDS)]
+    email_values = [cap, cap, now, now]
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        if email_sql is None:
+            cursor.execute(signature_sql, [*upsert_values, *email_values])
+        else:
+            cursor.execute(signature_sql, upsert_values)
+            signature_id = cursor.fetchone()[0]
+            cursor.execute(email_sql, [*email_values, signature_id])
         signature.pk = cursor.fetchone()[0]
     signature._state.adding = False
     signature._state.db = connection.alias
+    relay_after_commit()
+
+
+# The address key's unique index (the model's "one_signature_per_email" constraint): its
+# columns and condition, which an ON CONFLICT clause must name to use a partial index,
+# written as Django writes it in the index (SQLite matches the condition as written).
+ADDRESS_KEY_COLUMNS = ("statement_id", "kind", "email_key")
+ADDRESS_KEY_CONDITION = """(NOT ("email_key" = '') AND "key_released_at" IS NULL)"""
 
 
 @functools.cache
-def _insert_statement() -> tuple[list, str]:
+def _sign_statements(vendor: str) -> tuple[list, str, str | None]:
     meta = Signature._meta
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
     quote = transaction.get_connection().ops.quote_name
-    # Names from the model, quoted by the backend; values are parameters.
-    sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(  # noqa: S608
-        quote(meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-        quote(meta.pk.column),
+    table = quote(meta.db_table)
+    least = "MIN" if vendor == "sqlite" else "LEAST"
+    # The row as it was, before this submission: replaced only if still unconfirmed and the
+    # submission is within the cap of emails.
+    replace = f"{table}.state = 'pending' AND {table}.email_count < %s"
+    replaced = ", ".join(
+        f"{quote(name)} = CASE WHEN {replace} THEN EXCLUDED.{quote(name)} "
+        f"ELSE {table}.{quote(name)} END"
+        for name in (meta.get_field(field).column for field in REPLACED_FIELDS)
     )
-    return fields, sql
+    # Names come from the models, quoted by the backend; every value is a parameter.
+    upsert = (
+        f"INSERT INTO {table} ({', '.join(quote(f.column) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({', '.join(map(quote, ADDRESS_KEY_COLUMNS))}) "
+        f"WHERE {ADDRESS_KEY_CONDITION} "
+        f"DO UPDATE SET email_count = {least}({table}.email_count + 1, %s), {replaced} "
+        f"RETURNING {quote(meta.pk.column)} AS id, state, language, email_count"
+    )
+    # A new or unconfirmed signature gets a confirmation (a fresh link), a confirmed one
+    # "already signed"; past the cap the row is written cancelled, the same work.
+    outbox = Email._meta.db_table
+    email_columns = "kind, signature_id, language, state, attempts, last_error, queued_at, due_at"
+    email_values = (
+        "CASE WHEN s.state = 'pending' THEN 'confirmation' ELSE 'already_signed' END, "
+        "s.id, s.language, "
+        "CASE WHEN s.email_count <= %s THEN 'queued' ELSE 'cancelled' END, 0, "
+        "CASE WHEN s.email_count <= %s THEN '' ELSE 'over the limit per signature' END, %s, %s"
+    )
+    if vendor == "sqlite":
+        email_sql = (
+            f"INSERT INTO {outbox} ({email_columns}) "  # noqa: S608
+            f"SELECT {email_values} FROM (SELECT %s AS chosen) "
+            f"JOIN {table} AS s ON s.id = chosen RETURNING signature_id"
+        )
+        return fields, upsert, email_sql
+    statement = (
+        f"WITH s AS ({upsert}) INSERT INTO {outbox} ({email_columns}) "  # noqa: S608
+        f"SELECT {email_values} FROM s RETURNING signature_id"
+    )
+    return fields, statement, None
 
 
 @transaction.atomic
@@ -294,98 +306,3 @@ def signature_purge_unconfirmed(*, now=None) -> int:
     if deleted:
         logger.info("purged %d unconfirmed signatures", deleted)
     return deleted
-
-
-# --- Email delivery (called by tasks) --------------------------------------------------------
-
-
-def _links(signature: Signature) -> dict[str, str]:
-    def absolute(name: str, action: str) -> str:
-        token = tokens.make_token(signature, action)
-        return settings.SITE_URL + reverse(name, kwargs={"token": token})
-
-    return {
-        "confirm_url": absolute("statements:confirm", tokens.CONFIRM),
-        "withdraw_url": absolute("statements:withdraw", tokens.WITHDRAW),
-    }
-
-
-def _deliver(signature: Signature, name: str) -> None:
-    """Send one email to a signer (see emails.deliver for how refusals are sorted)."""
-    title = selectors.statement_title_cached(signature.statement, signature.language)
-    # The links open the pages in the signer's language (it is in their addresses).
-    with translation.override(signature.language):
-        context = {
-            "signature": signature,
-            "statement_title": title or signature.statement.slug,
-            "statement_url": settings.SITE_URL
-            + reverse("statements:detail", kwargs={"slug": signature.statement.slug}),
-            "token_days": settings.SIGNATURE_TOKEN_MAX_AGE.days,
-            **_links(signature),
-        }
-    deliver(name, to=signature.email, context=context, language=signature.language)
-
-
-@transaction.atomic
-def confirmation_deliver(*, signature_id: int) -> bool:
-    """Send the confirmation email once. Returns whether an email went out.
-
-    The row lock and `confirmation_sent_at` make the task idempotent: a redelivered task finds
-    the email recorded and stops. Only a crash between sending and committing can send twice.
-    """
-    signature = (
-        Signature.objects.select_for_update(of=("self",))
-        .select_related("statement")
-        .filter(pk=signature_id)
-        .first()
-    )
-    if signature is None or signature.state != State.PENDING:
-        return False
-    if signature.confirmation_sent_at or signature.delivery_error:
-        return False
-    logger.info("sending confirmation for signature %d", signature.pk)
-    try:
-        _deliver(signature, "confirmation")
-    except PermanentDeliveryError as exc:
-        signature.delivery_error = str(exc)[: Signature.LIMITS["delivery_error"]]
-        signature.save(update_fields=["delivery_error"])
-        logger.warning("confirmation for signature %d failed for good: %s", signature.pk, exc)
-        return False
-    signature.confirmation_sent_at = timezone.now()
-    signature.save(update_fields=["confirmation_sent_at"])
-    return True
-
-
-def duplicate_notice_deliver(*, signature_id: int) -> bool:
-    """Tell someone who signed again that their signature is already recorded."""
-    signature = Signature.objects.select_related("statement").filter(pk=signature_id).first()
-    if signature is None or signature.state in {State.WITHDRAWN, State.FRAUDULENT}:
-        return False
-    try:
-        _deliver(signature, "already_signed")
-    except PermanentDeliveryError as exc:
-        Signature.objects.filter(pk=signature.pk).update(delivery_error=str(exc)[:300])
-        return False
-    return True
-
-
-def delivery_failed(*, signature_id: int, reason: str) -> None:
-    """Record that an email could not be delivered after every retry (visible to moderators)."""
-    Signature.objects.filter(pk=signature_id).update(delivery_error=reason[:300])
-
-
-def confirmation_sweep(*, now=None, older_than: timedelta = timedelta(minutes=10)) -> list[int]:
-    """Ids of signatures whose confirmation never left (e.g. the broker was down when they
-    signed), for re-enqueueing. Too recent rows are skipped: their task may still be queued."""
-    now = now or timezone.now()
-    return list(
-        Signature.objects.filter(
-            state=State.PENDING,
-            confirmation_sent_at__isnull=True,
-            delivery_error="",
-            created_at__lt=now - older_than,
-            created_at__gt=now - settings.SIGNATURE_TOKEN_MAX_AGE,
-        )
-        .order_by("created_at")
-        .values_list("pk", flat=True)[:5000]
-    )

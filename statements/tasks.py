@@ -1,9 +1,7 @@
 """Celery tasks: thin wrappers that take primary keys and call a service.
 
-Every task is idempotent, acknowledged late (a killed worker's task is delivered again), and
-retries only transient failures (network, 4xx SMTP replies) with exponential backoff. Retry
-delays and time limits stay far below the broker's visibility timeout (one hour), so a task is
-never delivered twice merely for waiting.
+Every task is idempotent and acknowledged late (a killed worker's task is delivered again).
+Emails are not sent from here: they leave through the outbox (statements/outbox/tasks.py).
 """
 
 import logging
@@ -11,60 +9,8 @@ import logging
 from celery import shared_task
 
 from ops.routers import replica_reads
-from petition.celery import Task
 
 logger = logging.getLogger(__name__)
-
-# smtplib's exceptions, ConnectionError and TimeoutError are all OSErrors.
-TRANSIENT = (OSError,)
-EMAIL_TASK = {
-    "bind": True,
-    "acks_late": True,
-    "autoretry_for": TRANSIENT,
-    "retry_backoff": 5,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 8,
-    "soft_time_limit": 60,
-    "time_limit": 90,
-}
-
-
-class EmailTask(Task):
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        """After the last retry, record the failure on the signature for moderators."""
-        from statements.services import delivery_failed
-
-        if args:
-            delivery_failed(signature_id=args[0], reason=f"not delivered: {type(exc).__name__}")
-        logger.error("task %s for signature %s failed: %s", self.name, args, type(exc).__name__)
-
-
-@shared_task(base=EmailTask, **EMAIL_TASK)
-def confirmation_send(self, signature_id: int) -> None:
-    from statements.services import confirmation_deliver
-
-    confirmation_deliver(signature_id=signature_id)
-
-
-@shared_task(base=EmailTask, **EMAIL_TASK)
-def duplicate_notice_send(self, signature_id: int) -> None:
-    from statements.services import duplicate_notice_deliver
-
-    duplicate_notice_deliver(signature_id=signature_id)
-
-
-@shared_task(acks_late=True)
-def confirmation_sweep() -> int:
-    """Re-enqueue confirmations that were never sent, so no signature is stranded."""
-    from statements.services import confirmation_sweep as find_unsent
-
-    ids = find_unsent()
-    for signature_id in ids:
-        confirmation_send.delay_on_commit(signature_id)
-    if ids:
-        logger.info("re-enqueued %d unsent confirmations", len(ids))
-    return len(ids)
 
 
 @shared_task(acks_late=True)

@@ -1,6 +1,7 @@
 import asyncio
 import contextlib
 import email
+import logging
 import os
 import shutil
 import signal
@@ -35,8 +36,8 @@ def _isolated_state(settings, tmp_path_factory):
     """Unit tests run tasks eagerly (the real-worker tests switch this off), start with an
     empty cache, so counts and rate limits never leak between tests, and write the public
     lists to a folder of their own."""
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
+    set_eager(True)
+    celery_app.conf["CELERY_TASK_EAGER_PROPAGATES"] = True
     settings.HTTPS = False
     settings.SECURE_SSL_REDIRECT = False
     settings.PUBLIC_LISTS_ROOT = tmp_path_factory.mktemp("public-lists")
@@ -86,10 +87,17 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def set_eager(eager: bool) -> None:
+    """Run tasks in-process or publish them. Celery's configuration is read from Django's
+    CELERY_-prefixed settings, and Celery 5.6 looks a prefixed name up before an unprefixed
+    one, so the prefixed name is the one to change."""
+    celery_app.conf["CELERY_TASK_ALWAYS_EAGER"] = eager
+
+
 def use_broker(url: str, *, eager: bool) -> None:
     """Point this process's Celery app at another broker, dropping pooled connections."""
-    celery_app.conf.task_always_eager = eager
-    celery_app.conf.broker_url = url
+    set_eager(eager)
+    celery_app.conf["CELERY_BROKER_URL"] = url
     # close() also unregisters the app, after which the tasks of a module imported later
     # would be missing from it: import every task module first, as a worker does.
     celery_app.loader.import_default_modules()
@@ -142,15 +150,49 @@ def _redis_ping(url: str) -> bool:
 @dataclass
 class SmtpSink:
     """Keeps what it receives. `faults` scripts the next replies: an SMTP reply line such as
-    "421 try later" refuses that delivery; a number stalls that long, then drops it."""
+    "421 try later" refuses that delivery; a number stalls that long, then drops it.
+    `refuse` maps an address to the reply its every delivery gets. `sessions` holds each
+    SMTP session (connection) that delivered or tried to."""
 
     port: int
-    messages: list[EmailMessage] = field(default_factory=list)
+    # What was received, as (recipients, raw bytes): parsed only when a test looks, so the
+    # sink keeps up with a worker's pace.
+    received: list[tuple[list[str], bytes]] = field(default_factory=list)
+    _parsed: list[EmailMessage] = field(default_factory=list)
     faults: list[str | float] = field(default_factory=list)
+    refuse: dict[str, str] = field(default_factory=dict)
     attempts: int = 0
+    sessions: list = field(default_factory=list)
+
+    controller: object = None
+
+    @property
+    def connections(self) -> int:
+        return len(self.sessions)
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(_SinkHandler(self), hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        """The mail server goes away: connections are refused until start()."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        for _recipients, raw in self.received[len(self._parsed) :]:
+            self._parsed.append(email.message_from_bytes(raw, policy=default))
+        return list(self._parsed)
+
+    def delivered_to(self) -> list[str]:
+        return [",".join(recipients) for recipients, _raw in self.received]
 
     def wait_for(self, count: int, timeout: float = 90) -> list[EmailMessage]:
-        _wait_for(lambda: len(self.messages) >= count, timeout, f"{count} email(s)")
+        _wait_for(lambda: len(self.received) >= count, timeout, f"{count} email(s)")
         return self.messages
 
     def to(self, address: str) -> list[EmailMessage]:
@@ -163,26 +205,42 @@ class _SinkHandler:
 
     async def handle_DATA(self, server, session, envelope):
         self.sink.attempts += 1
+        if not any(known is session for known in self.sink.sessions):
+            self.sink.sessions.append(session)
+        for address in envelope.rcpt_tos:
+            if address in self.sink.refuse:
+                return self.sink.refuse[address]
         fault = self.sink.faults.pop(0) if self.sink.faults else None
         if isinstance(fault, (int, float)):
             await asyncio.sleep(fault)  # the client times out meanwhile
             return "451 4.4.2 timed out"
         if fault:
             return fault
-        self.sink.messages.append(email.message_from_bytes(envelope.content, policy=default))
+        self.sink.received.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
 
 @pytest.fixture
 def smtp_sink():
     """A real SMTP server (aiosmtpd) that keeps what it receives."""
-    from aiosmtpd.controller import Controller
-
+    # aiosmtpd logs every SMTP command at INFO.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     sink = SmtpSink(port=_free_port())
-    controller = Controller(_SinkHandler(sink), hostname="127.0.0.1", port=sink.port)
-    controller.start()
+    sink.start()
     yield sink
-    controller.stop()
+    sink.stop()
+
+
+@pytest.fixture
+def smtp_mailer(smtp_sink, settings):
+    """This process's default mailer sends to the SMTP sink, over real SMTP."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": smtp_sink.port, "timeout": 1},
+        }
+    }
+    return smtp_sink
 
 
 def _worker_database_url() -> str:
@@ -206,6 +264,9 @@ class Worker:
     log: Path
     env: dict[str, str] = field(default_factory=dict)
     concurrency: int = 2
+    # As production runs it (`celery -A petition worker`): every bootstep, gossip, mingle
+    # and heartbeat included, so a test sees what a broker outage does to a real worker.
+    options: tuple[str, ...] = ()
     process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -219,12 +280,10 @@ class Worker:
                 "petition",
                 "worker",
                 "-Q",
-                "default,exports",
+                "default,email,exports",
                 "--concurrency",
                 str(self.concurrency),
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
+                *self.options,
                 "--loglevel",
                 "INFO",
             ],
@@ -253,13 +312,53 @@ class Worker:
                 self.process.wait(10)
 
 
+@dataclass
+class Beat:
+    """`celery beat`: its one-second tick runs the outbox relay, as in production."""
+
+    env: dict[str, str]
+    log: Path
+    process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        schedule = self.log.with_name("beat-schedule")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "petition",
+                "beat",
+                "--schedule",
+                str(schedule),
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
 def worker_env(broker_url: str, smtp_port: int, **extra: str) -> dict[str, str]:
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "petition.settings",
         "DATABASE_URL": _worker_database_url(),
         "REDIS_URL": broker_url,
-        "REDIS_CACHE_DB": "6",
+        "REDIS_CACHE_DB": os.environ.get("REDIS_CACHE_DB", "6"),
         "EMAIL_URL": f"smtp://127.0.0.1:{smtp_port}",
         "CELERY_TASK_ALWAYS_EAGER": "false",
         "SITE_URL": "http://testserver",
@@ -288,15 +387,16 @@ def broker_url(transactional_db, redis_server_url):
 
 @pytest.fixture
 def celery_worker(broker_url, smtp_sink, tmp_path):
-    """A real `celery worker` process on a real Redis broker, sharing the test database and
-    delivering to the SMTP sink. The test process publishes to the same broker."""
-    worker = Worker(
-        broker_url=broker_url,
-        log=tmp_path / "worker.log",
-        env=worker_env(broker_url, smtp_sink.port),
-    )
+    """A real `celery worker` process and `celery beat` on a real Redis broker, sharing the
+    test database and delivering to the SMTP sink. The test process publishes to the same
+    broker."""
+    env = worker_env(broker_url, smtp_sink.port)
+    worker = Worker(broker_url=broker_url, log=tmp_path / "worker.log", env=env)
+    beat = Beat(env=env, log=tmp_path / "beat.log")
     worker.start()
+    beat.start()
     yield worker
+    beat.stop()
     worker.stop()
 
 

@@ -93,12 +93,12 @@ def test_database_down_is_not_ready(local, public, db, path):
 @pytest.fixture
 def real_broker_unreachable():
     from petition.celery import app
+    from tests.conftest import use_broker
 
     previous = (app.conf.task_always_eager, app.conf.broker_url)
-    app.conf.task_always_eager = False
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    use_broker("redis://127.0.0.1:1/0", eager=False)
     yield
-    app.conf.task_always_eager, app.conf.broker_url = previous
+    use_broker(previous[1], eager=previous[0])
 
 
 def test_broker_down_is_reported_but_still_ready(local, db, real_broker_unreachable):

@@ -1,6 +1,6 @@
 """Staff roles as Django groups, and what each may do.
 
-The groups are created by migration 0003 and re-created on demand by `role_group`, so a
+The groups are created by migration exports 0002_roles and re-created by `role_group`, so a
 database flushed by a test, or a group deleted by hand, never leaves a role without its rights.
 A staff member holds exactly one role: assigning one removes the other.
 """

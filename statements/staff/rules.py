@@ -52,4 +52,3 @@ REVERTIBLE = frozenset({RunState.DONE, RunState.CANCELLED, RunState.FAILED})
 
 # Audit actions that other code (and people reading the log) rely on.
 INVALIDATION = "invalidation"
-ENDORSEMENT_PUBLISHED_SENT = "email.endorsement_published"

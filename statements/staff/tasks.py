@@ -9,17 +9,10 @@ from statements.staff.jobs.invalidation import (
     invalidation_process,
     invalidation_revert_process,
 )
-from statements.staff.jobs.notices import endorsement_published_deliver
-from statements.tasks import EMAIL_TASK, EmailTask
 
 # A run re-queues itself after this many chunks, so no task nears its time limit or the
 # broker's visibility timeout however many signatures match.
 CHUNKS_PER_TASK = 100
-
-
-@shared_task(base=EmailTask, **EMAIL_TASK)
-def endorsement_published_send(self, signature_id: int) -> None:
-    endorsement_published_deliver(signature_id=signature_id)
 
 
 @shared_task(acks_late=True, soft_time_limit=540, time_limit=600)

@@ -102,7 +102,7 @@ INSERT INTO statements_signature (
     affiliation, show_publicly, comment, organisation_name, organisation_name_key,
     organisation_type, website, contact_role, authorised, consent_version, consent_at, ip_hash,
     created_at, confirmed_at, decided_at, withdrawn_at, moderation_reason,
-    confirmation_sent_at, duplicate_notice_pending, email_count, delivery_error)
+    email_count, delivery_error, source)
 SELECT
     gen_random_uuid(), %(statement)s, 'individual', 'confirmed',
     (ARRAY['es', 'en', 'ru'])[1 + i %% 3],
@@ -119,7 +119,7 @@ SELECT
          ELSE '' END,
     '', '', '', '', '', false, '2026-11', now(), md5(i::text),
     now() - make_interval(secs => i), now() - make_interval(secs => i) + interval '5 minutes',
-    NULL, NULL, '', now() - make_interval(secs => i), false, 1, ''
+    NULL, NULL, '', 1, '', 'online'
 FROM generate_series(1, %(count)s) AS i
 """
 
@@ -129,7 +129,7 @@ INSERT INTO statements_signature (
     affiliation, show_publicly, comment, organisation_name, organisation_name_key,
     organisation_type, website, contact_role, authorised, consent_version, consent_at, ip_hash,
     created_at, confirmed_at, decided_at, withdrawn_at, moderation_reason,
-    confirmation_sent_at, duplicate_notice_pending, email_count, delivery_error)
+    email_count, delivery_error, source)
 SELECT
     gen_random_uuid(), %(statement)s, 'organisation', 'approved',
     (ARRAY['es', 'en', 'ru'])[1 + i %% 3],
@@ -147,7 +147,7 @@ SELECT
     'https://org' || i || '.example.org/', 'Secretary', true, '2026-11', now(), md5(i::text),
     now() - make_interval(secs => i), now() - make_interval(secs => i) + interval '5 minutes',
     now() - make_interval(secs => i) + interval '1 hour', NULL, '',
-    now() - make_interval(secs => i), false, 1, ''
+    1, '', 'online'
 FROM generate_series(1, %(count)s) AS i
 """
 

@@ -2,9 +2,10 @@
 
     python -m tests.bench.smtp_sink --port 8125 --log /tmp/sink.log
 
-Each line is `<monotonic seconds>\t<recipients>\t<confirmation path or ->`, flushed as it is
-written, so the benchmark can count deliveries while they happen, find lost or repeated
-emails, and confirm signatures through the very links that were mailed.
+Each line is `<monotonic seconds>\t<recipients>\t<confirmation path or ->\t<wall-clock
+seconds>`, flushed as it is written, so the benchmark can count deliveries while they happen,
+find lost or repeated emails, confirm signatures through the very links that were mailed, and
+time each email from its signature's creation.
 """
 
 import argparse
@@ -39,7 +40,7 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         path = confirmation_path(envelope.content)
         recipients = ",".join(envelope.rcpt_tos)
-        self.log.write(f"{time.monotonic():.6f}\t{recipients}\t{path}\n")
+        self.log.write(f"{time.monotonic():.6f}\t{recipients}\t{path}\t{time.time():.6f}\n")
         return "250 OK"
 
 

@@ -300,7 +300,9 @@ class Stack:
     def web_workers(self) -> list[int]:
         return children(self.processes["gunicorn"].popen.pid)
 
-    def start_worker(self, *, concurrency: int, prefetch: int) -> Process:
+    def start_worker(
+        self, *, concurrency: int, prefetch: int, queues: str = "default,email"
+    ) -> Process:
         celery = str(Path(sys.executable).with_name("celery"))
         process = self._start(
             "celery",
@@ -310,7 +312,7 @@ class Stack:
                 "petition",
                 "worker",
                 "-Q",
-                "default",
+                queues,
                 "--concurrency",
                 str(concurrency),
                 "--prefetch-multiplier",
@@ -326,6 +328,23 @@ class Stack:
         )
         wait_for(lambda: b" ready." in process.log.read_bytes(), 60, "the Celery worker")
         return process
+
+    def start_beat(self) -> Process:
+        """`celery beat`: its one-second tick runs the outbox relay, as in production."""
+        celery = str(Path(sys.executable).with_name("celery"))
+        return self._start(
+            "beat",
+            [
+                celery,
+                "-A",
+                "petition",
+                "beat",
+                "--schedule",
+                str(self.work / "beat-schedule"),
+                "--loglevel",
+                "WARNING",
+            ],
+        )
 
     def stop(self) -> None:
         if self.nginx is not None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, _free_port, _redis_ping, _wait_for
+from tests.conftest import ROOT, Beat, Worker, _free_port, _redis_ping, _wait_for, worker_env
 
 
 @dataclass
@@ -79,8 +79,8 @@ class PostgresServer:
     def restart(self) -> None:
         self._ctl("-m", "fast", "restart")
 
-    def stop(self) -> None:
-        self._ctl("-m", "immediate", "stop")
+    def stop(self, mode: str = "immediate") -> None:
+        self._ctl("-m", mode, "stop")
 
     def createdb(self, name: str) -> None:
         subprocess.run(
@@ -250,3 +250,67 @@ class Browser:
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+# --- The email path: a worker and beat delivering the outbox to the SMTP sink ---------------
+
+
+@dataclass
+class MailStack:
+    worker: Worker
+    beat: Beat
+
+    def stop(self) -> None:
+        self.beat.stop()
+        self.worker.stop()
+
+
+def start_mail_stack(broker_url: str, smtp_port: int, folder: Path, **env: str) -> MailStack:
+    environment = worker_env(broker_url, smtp_port, **env)
+    worker = Worker(broker_url=broker_url, log=folder / "worker.log", env=environment)
+    beat = Beat(env=environment, log=folder / "beat.log")
+    worker.start()
+    beat.start()
+    return MailStack(worker, beat)
+
+
+def queue_emails(count: int, prefix: str = "signer") -> list[int]:
+    """`count` unconfirmed signatures with their confirmation emails in the outbox, written
+    in bulk as if that many people had just signed. Returns the emails' ids."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from statements.content import load_all
+    from statements.models import Signature, Statement
+    from statements.outbox.models import Email
+
+    load_all()
+    statement = Statement.objects.get()
+    now = timezone.now()
+    signatures = Signature.objects.bulk_create(
+        Signature(
+            statement=statement,
+            kind="individual",
+            state="pending",
+            full_name=f"Signer {n}",
+            email=f"{prefix}{n}@example.org",
+            email_key=f"{prefix}{n}@example.org",
+            country="KZ",
+            language="en",
+            consent_version=settings.PRIVACY_NOTICE_VERSION,
+            consent_at=now,
+            created_at=now,
+            email_count=1,
+        )
+        for n in range(count)
+    )
+    emails = Email.objects.bulk_create(
+        Email(kind="confirmation", signature=s, language="en") for s in signatures
+    )
+    return [e.pk for e in emails]
+
+
+def unsent(ids: list[int]) -> int:
+    from statements.outbox.models import Email
+
+    return Email.objects.filter(pk__in=ids).exclude(state__in=["sent", "failed"]).count()

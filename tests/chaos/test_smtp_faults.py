@@ -1,74 +1,75 @@
-"""A mail server that refuses or stalls: transient failures are retried with backoff by the
-real worker; permanent ones are recorded on the signature, where moderators see them."""
+"""A mail server that refuses, stalls or goes away, under a real worker and beat: every email
+is delivered exactly once or recorded as refused, and a backlog drains on its own once the
+server is back."""
 
 import time
+from collections import Counter
 
 import pytest
-from django.utils import timezone
 
-from statements import tasks
-from statements.content import load_all
-from statements.models import Signature, Statement
-from tests.conftest import Worker, worker_env
+from statements.models import Signature
+from statements.outbox.models import Email
+from tests.chaos.conftest import queue_emails, start_mail_stack, unsent
+from tests.conftest import wait_until
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(300)]
 
 
-def _pending(email: str) -> Signature:
-    load_all()
-    now = timezone.now()
-    return Signature.objects.create(
-        statement=Statement.objects.get(),
-        kind="individual",
-        state="pending",
-        full_name="Mail Test",
-        email=email,
-        email_key=email,
-        country="KZ",
-        consent_version="test",
-        consent_at=now,
-    )
-
-
 @pytest.fixture
-def worker(broker_url, smtp_sink, tmp_path):
+def stack(broker_url, smtp_sink, tmp_path):
     # A one-second SMTP timeout makes a stalled server a quick, transient failure.
-    env = worker_env(broker_url, smtp_sink.port, EMAIL_TIMEOUT="1")
-    worker = Worker(broker_url=broker_url, log=tmp_path / "worker.log", env=env)
-    worker.start()
-    yield worker
-    worker.stop()
+    stack = start_mail_stack(broker_url, smtp_sink.port, tmp_path, EMAIL_TIMEOUT="1")
+    yield stack
+    stack.stop()
 
 
-def _wait_until(predicate, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert predicate()
+def test_421_451_and_stalls_are_retried_until_each_email_is_delivered_once(stack, smtp_sink):
+    smtp_sink.faults = [
+        "421 4.3.0 try again later",
+        3.0,
+        "451 4.3.0 local problem",
+        "421 4.7.0 too many connections",
+        "452 4.2.2 mailbox full",
+    ]
+    ids = queue_emails(20)
+    wait_until(lambda: unsent(ids) == 0, timeout=120, what="every email sent")
+    time.sleep(2)  # anything sent twice would arrive now
+    per_recipient = Counter(smtp_sink.delivered_to())
+    assert set(per_recipient) == {f"signer{n}@example.org" for n in range(20)}
+    assert set(per_recipient.values()) == {1}
+    assert smtp_sink.attempts >= 25
+    retried = Email.objects.filter(pk__in=ids, attempts__gt=1)
+    assert retried.count() >= 4
+    assert not Email.objects.filter(pk__in=ids, state="failed").exists()
+    assert not Signature.objects.exclude(delivery_error="").exists()
 
 
-def test_refusals_and_stalls_are_retried_until_delivered(worker, smtp_sink):
-    smtp_sink.faults = ["421 4.3.0 try again later", 3.0, "451 4.3.0 local problem"]
-    signature = _pending("retry@example.org")
-    tasks.confirmation_send.delay(signature.pk)
-    (message,) = smtp_sink.wait_for(1, timeout=120)
-    assert message["To"] == "retry@example.org"
-    assert smtp_sink.attempts >= 4
-    _wait_until(lambda: Signature.objects.get(pk=signature.pk).confirmation_sent_at is not None, 30)
-    log = worker.log.read_text()
-    assert log.count("Retry in") >= 3
-    signature.refresh_from_db()
-    assert signature.delivery_error == ""
-
-
-def test_permanent_refusal_is_recorded_and_not_retried(worker, smtp_sink):
-    smtp_sink.faults = ["550 5.1.1 no such mailbox"]
-    signature = _pending("nobody@example.org")
-    tasks.confirmation_send.delay(signature.pk)
-    _wait_until(lambda: Signature.objects.get(pk=signature.pk).delivery_error != "", 60)
+def test_a_permanent_refusal_is_recorded_and_never_retried(stack, smtp_sink):
+    smtp_sink.refuse["signer3@example.org"] = "550 5.1.1 no such mailbox"
+    ids = queue_emails(10)
+    wait_until(lambda: unsent(ids) == 0, timeout=60, what="every email settled")
     time.sleep(3)
-    assert smtp_sink.attempts == 1
-    assert smtp_sink.messages == []
-    signature.refresh_from_db()
-    assert "550" in signature.delivery_error
-    assert signature.confirmation_sent_at is None
+    refused = Email.objects.get(signature__email="signer3@example.org")
+    assert refused.state == "failed" and "550" in refused.last_error
+    assert "550" in refused.signature.delivery_error
+    assert sorted(smtp_sink.delivered_to()) == sorted(
+        f"signer{n}@example.org" for n in range(10) if n != 3
+    )
+    assert smtp_sink.attempts == 10  # the refused one was tried once
+
+
+def test_a_mail_server_down_for_30_seconds_is_caught_up_within_30_seconds(stack, smtp_sink):
+    first = queue_emails(50, prefix="before")
+    wait_until(lambda: unsent(first) == 0, timeout=60, what="the first emails sent")
+    smtp_sink.stop()
+    during = queue_emails(200, prefix="during")
+    time.sleep(30)
+    assert unsent(during) == 200  # nothing could be sent, nothing was given up on
+    assert not Email.objects.filter(state="failed").exists()
+    smtp_sink.start()
+    back = time.monotonic()
+    wait_until(lambda: unsent(during) == 0, timeout=60, what="the backlog sent")
+    assert time.monotonic() - back < 30
+    time.sleep(2)
+    per_recipient = Counter(smtp_sink.delivered_to())
+    assert len(per_recipient) == 250 and set(per_recipient.values()) == {1}

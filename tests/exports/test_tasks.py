@@ -33,9 +33,9 @@ def test_the_build_task_runs_on_its_own_queue():
     assert route["queue"].name == "exports"
     assert tasks.export_build.acks_late
     assert tasks.export_build.time_limit < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
-    # The notification is an ordinary email task on the default queue.
-    route = celery_app.amqp.router.route({}, "exports.tasks.export_notify")
-    assert route["queue"].name == settings.CELERY_TASK_DEFAULT_QUEUE
+    # The notification is an email like the others: it leaves through the outbox.
+    route = celery_app.amqp.router.route({}, "statements.outbox.tasks.outbox_send")
+    assert route["queue"].name == "email"
 
 
 def test_expiry_runs_periodically():

@@ -11,6 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from exports.models import SignatoryExport
 from statements.models import Signature
+from statements.outbox.models import Email
 from tests.factories import SignatureFactory
 from tests.statements.test_signing import INDIVIDUAL, SIGN_URL
 
@@ -83,13 +84,17 @@ def test_signatures_and_emails_follow_the_sign_form(
     with django_capture_on_commit_callbacks(execute=True):
         assert client.post(SIGN_URL, INDIVIDUAL).status_code == 302
     assert len(mail.outbox) == 1  # the confirmation left (tasks run in-process here)
-    SignatureFactory(
-        statement=statement,
-        state=Signature.State.PENDING,
-        confirmed_at=None,
-        created_at=timezone.now() - timedelta(minutes=10),
+    waiting = SignatureFactory(
+        statement=statement, state=Signature.State.PENDING, confirmed_at=None
     )
-    SignatureFactory(statement=statement, state=Signature.State.PENDING, delivery_error="550")
+    Email.objects.create(
+        kind="confirmation",
+        signature=waiting,
+        language="en",
+        queued_at=timezone.now() - timedelta(minutes=10),
+    )
+    refused = SignatureFactory(statement=statement, state=Signature.State.PENDING)
+    Email.objects.create(kind="confirmation", signature=refused, language="en", state="failed")
     SignatureFactory(statement=statement)
     samples = scrape(scraper)
     pending = value(samples, "petition_signatures", kind="individual", state="pending")

@@ -150,19 +150,20 @@ def test_approving_an_organisation_emails_it_once(
     assert len(mail.outbox) == 1
 
 
-def test_the_email_is_queued_after_commit_with_the_key_only(
-    statement, pending_org, moderator, django_capture_on_commit_callbacks, monkeypatch
+def test_the_email_is_queued_in_the_decision_transaction_by_key_only(
+    statement, pending_org, moderator, django_capture_on_commit_callbacks
 ):
-    from statements.staff import tasks
+    from statements.outbox.models import Email
 
-    queued = []
-    monkeypatch.setattr(tasks.endorsement_published_send, "delay", queued.append)
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    with django_capture_on_commit_callbacks(execute=False):
         signature_moderate(signature_id=pending_org.pk, action="approve", actor=moderator)
-    assert queued == [] and len(callbacks) >= 1
-    for callback in callbacks:
-        callback()
-    assert queued == [pending_org.pk]
+    (email,) = Email.objects.all()
+    assert (email.kind, email.signature_id, email.state) == (
+        "endorsement_published",
+        pending_org.pk,
+        "queued",
+    )
+    assert mail.outbox == []
 
 
 def test_approving_an_individual_sends_nothing(

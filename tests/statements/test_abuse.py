@@ -1,10 +1,8 @@
 """Rate limits, outages and races on the sign form: 429s and stored rows, never a 500."""
 
-import smtplib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from unittest import mock
 
 import pytest
 from django.core import mail
@@ -15,7 +13,8 @@ from django.utils import timezone
 from petition.celery import app as celery_app
 from statements import tasks
 from statements.models import Signature
-from tests.conftest import use_broker
+from statements.outbox import tasks as outbox_tasks
+from tests.conftest import set_eager, use_broker
 from tests.factories import SignatureFactory
 from tests.statements.test_signing import INDIVIDUAL, SIGN_URL
 
@@ -124,43 +123,21 @@ def broker_down():
     use_broker(previous[1], eager=previous[0])
 
 
-def test_broker_down_stores_the_signature_and_the_sweeper_catches_up(
-    client, statement, django_capture_on_commit_callbacks, broker_down, caplog
+def test_broker_down_stores_the_signature_and_its_email_leaves_once_it_is_back(
+    client, statement, django_capture_on_commit_callbacks, broker_down
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(SIGN_URL, individual(1))
     assert response.status_code == 302
     signature = Signature.objects.get()
-    assert signature.confirmation_sent_at is None
+    assert signature.emails.get().state == "queued"
     assert mail.outbox == []
 
-    # The broker is back; a quarter of an hour later the periodic sweeper runs.
-    celery_app.conf.task_always_eager = True
-    Signature.objects.filter(pk=signature.pk).update(
-        created_at=timezone.now() - timedelta(minutes=15)
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        assert tasks.confirmation_sweep.delay().get() == 1
-    signature.refresh_from_db()
-    assert signature.confirmation_sent_at is not None
+    # The broker is back: the relay's next tick hands the email over.
+    set_eager(True)
+    outbox_tasks.outbox_relay.delay()
+    assert signature.emails.get().state == "sent"
     assert [m.to for m in mail.outbox] == [["person1@example.org"]]
-    # Nothing left to sweep.
-    assert tasks.confirmation_sweep.delay().get() == 0
-
-
-def test_sweeper_leaves_recent_and_permanently_failed_rows(statement):
-    recent = SignatureFactory(statement=statement, state="pending", confirmation_sent_at=None)
-    failed = SignatureFactory(
-        statement=statement,
-        state="pending",
-        confirmation_sent_at=None,
-        delivery_error="recipient refused (550)",
-        created_at=timezone.now() - timedelta(hours=1),
-    )
-    assert tasks.confirmation_sweep.delay().get() == 0
-    recent.refresh_from_db()
-    failed.refresh_from_db()
-    assert recent.confirmation_sent_at is None and failed.confirmation_sent_at is None
 
 
 def test_unconfirmed_signatures_are_purged_after_the_retention_period(statement, settings):
@@ -173,43 +150,6 @@ def test_unconfirmed_signatures_are_purged_after_the_retention_period(statement,
     remaining = set(Signature.objects.values_list("pk", flat=True))
     assert remaining == {fresh.pk, confirmed.pk}
     assert stale.pk not in remaining
-
-
-def test_permanent_smtp_refusal_is_recorded_not_retried(statement):
-    signature = SignatureFactory(statement=statement, state="pending", confirmation_sent_at=None)
-    refusal = smtplib.SMTPRecipientsRefused({signature.email: (550, b"no such user")})
-    with mock.patch("statements.emails._send", side_effect=refusal) as send:
-        tasks.confirmation_send.delay(signature.pk)
-    assert send.call_count == 1
-    signature.refresh_from_db()
-    assert "550" in signature.delivery_error
-    assert signature.confirmation_sent_at is None
-
-
-def test_transient_smtp_failures_are_raised_for_celery_to_retry(statement):
-    from statements.services import confirmation_deliver
-
-    signature = SignatureFactory(statement=statement, state="pending", confirmation_sent_at=None)
-    busy = smtplib.SMTPResponseException(421, b"try again later")
-    assert isinstance(busy, tasks.confirmation_send.autoretry_for)
-    assert tasks.confirmation_send.retry_backoff and tasks.confirmation_send.acks_late
-    with (
-        mock.patch("statements.emails._send", side_effect=busy),
-        pytest.raises(smtplib.SMTPResponseException),
-    ):
-        confirmation_deliver(signature_id=signature.pk)
-    signature.refresh_from_db()
-    assert signature.confirmation_sent_at is None and signature.delivery_error == ""
-    # The retry, once the server accepts mail again, sends it.
-    assert confirmation_deliver(signature_id=signature.pk) is True
-    assert len(mail.outbox) == 1
-
-
-def test_confirmation_task_is_idempotent(statement):
-    signature = SignatureFactory(statement=statement, state="pending", confirmation_sent_at=None)
-    tasks.confirmation_send.delay(signature.pk)
-    tasks.confirmation_send.delay(signature.pk)
-    assert len(mail.outbox) == 1
 
 
 def test_fifty_concurrent_identical_posts_make_one_row(transactional_db, settings):
@@ -232,4 +172,6 @@ def test_fifty_concurrent_identical_posts_make_one_row(transactional_db, setting
     assert statuses == [302] * 50
     assert Signature.objects.count() == 1
     signature = Signature.objects.get()
-    assert signature.email_count <= settings.SIGNATURE_MAX_EMAILS
+    # Fifty submissions, fifty outbox rows, at most the cap of them to be sent.
+    assert signature.emails.count() == 50
+    assert signature.emails.exclude(state="cancelled").count() <= settings.SIGNATURE_MAX_EMAILS

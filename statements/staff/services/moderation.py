@@ -3,8 +3,8 @@ the address of a rejected or fraudulent one.
 
 Keyword-only, each owning its transaction and idempotent: repeating a decision that is already
 in force changes nothing and writes nothing. Each change writes an audit event saying who did
-what, when, from which state to which, and why. The publication notice is queued on commit
-and sent by the worker (statements/staff/jobs/notices.py).
+what, when, from which state to which, and why. The publication notice goes through the
+outbox, in the same transaction as the approval.
 """
 
 from dataclasses import dataclass, field
@@ -15,9 +15,10 @@ from django.utils.translation import gettext as _
 
 from statements import counters
 from statements.models import AuditEvent, Signature
+from statements.outbox.models import Email
+from statements.outbox.services import email_queue
 from statements.staff.rules import REASON_LIMIT, REASON_REQUIRED, RELEASABLE, TRANSITIONS, Decision
 from statements.staff.selectors import same_organisation
-from statements.staff.tasks import endorsement_published_send
 
 State = Signature.State
 Kind = Signature.Kind
@@ -87,7 +88,7 @@ def signature_moderate(
     )
     _bump_for_change(signature, before, target)
     if target == State.APPROVED and signature.kind == Kind.ORGANISATION:
-        endorsement_published_send.delay_on_commit(signature.pk)
+        _tell_organisation_once(signature)
     return Outcome(signature=signature, from_state=before, changed=True)
 
 
@@ -172,3 +173,11 @@ def signatures_moderate(
             continue
         (outcome.changed if result.changed else outcome.unchanged).append(result.signature)
     return outcome
+
+
+def _tell_organisation_once(signature: Signature) -> None:
+    """Queue the "your endorsement is published" email, once per endorsement: approving
+    again after a rejection sends nothing more (the row lock orders concurrent decisions)."""
+    kind = Email.Kind.ENDORSEMENT_PUBLISHED
+    if not signature.emails.filter(kind=kind).exclude(state=Email.State.CANCELLED).exists():
+        email_queue(kind=kind, signature=signature, language=signature.language)

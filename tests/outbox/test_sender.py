@@ -1,0 +1,228 @@
+"""The batch sender against a real SMTP server (aiosmtpd): one connection per batch, each row
+marked as the server accepts it, and every failure sorted and recorded."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import OperationalError, connection
+from django.utils import timezone
+
+from statements import tokens
+from statements.content import load_all
+from statements.models import Signature, Statement
+from statements.outbox import compose, relay, sender
+from statements.outbox.models import Email
+from tests.outbox.helpers import queue_confirmations, states
+
+SENT, QUEUED, FAILED, CANCELLED = "sent", "queued", "failed", "cancelled"
+
+
+def send_due():
+    claim, ids = relay.claim_batch(size=100)
+    return sender.deliver_batch(claim=claim, ids=ids)
+
+
+def test_a_batch_goes_over_one_connection_and_every_row_is_marked_sent(statement, smtp_mailer):
+    emails = queue_confirmations(statement, 30)
+    result = send_due()
+    assert result.sent == 30
+    assert smtp_mailer.connections == 1
+    assert len(smtp_mailer.messages) == 30
+    assert states(emails) == [SENT] * 30
+    assert not Email.objects.filter(sent_at__isnull=True, state=SENT).exists()
+    # Each recipient got their own name and their own working link.
+    for message in smtp_mailer.messages:
+        signature = Signature.objects.get(email=message["To"])
+        text = message.get_body(preferencelist=("plain",)).get_content()
+        assert signature.full_name in text
+        token = re.search(r"/confirm/(\S+)/", text).group(1)
+        assert tokens.read_token(token, tokens.CONFIRM, timedelta(days=1)) == signature.public_id
+
+
+def test_templates_render_once_per_kind_and_language(statement, smtp_mailer, monkeypatch):
+    rendered = []
+    original = compose.render_email
+
+    def counting(name, context, *, language):
+        rendered.append((name, language))
+        return original(name, context, language=language)
+
+    monkeypatch.setattr(compose, "render_email", counting)
+    queue_confirmations(statement, 10, language="en")
+    queue_confirmations(statement, 10, language="es")
+    signed_twice = queue_confirmations(statement, 3, language="en")
+    for email in signed_twice:
+        Email.objects.create(kind="already_signed", signature=email.signature, language="en")
+    assert send_due().sent == 26
+    assert sorted(rendered) == [
+        ("already_signed", "en"),
+        ("confirmation", "en"),
+        ("confirmation", "es"),
+    ]
+    subjects = sorted({m["Subject"] for m in smtp_mailer.messages})
+    assert subjects == [
+        "Confirma tu firma",
+        "Please confirm your signature",
+        "You have already signed",
+    ]
+
+
+def test_names_are_escaped_in_the_html_part_and_kept_in_the_text(statement, smtp_mailer):
+    (_email,) = queue_confirmations(statement, 1, full_name="Ann <b>&</b> Bo")
+    send_due()
+    (message,) = smtp_mailer.messages
+    html = message.get_body(preferencelist=("html",)).get_content()
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    assert "Ann &lt;b&gt;&amp;&lt;/b&gt; Bo" in html and "<b>&</b>" not in html
+    assert "Ann <b>&</b> Bo" in text
+
+
+def test_a_permanent_refusal_is_recorded_for_moderators_and_the_rest_go(statement, smtp_mailer):
+    emails = queue_confirmations(statement, 3)
+    refused = emails[1].signature
+    smtp_mailer.refuse[refused.email] = "550 5.1.1 no such mailbox"
+    result = send_due()
+    assert (result.sent, result.failed) == (2, 1)
+    assert states(emails) == [SENT, FAILED, SENT]
+    refused.refresh_from_db()
+    assert "550" in refused.delivery_error
+    assert "550" in Email.objects.get(pk=emails[1].pk).last_error
+    assert smtp_mailer.connections == 1
+
+
+@pytest.mark.parametrize("reply", ["451 4.3.0 local problem", "452 4.2.2 mailbox full"])
+def test_a_temporary_refusal_is_retried_later_with_backoff(statement, smtp_mailer, reply):
+    emails = queue_confirmations(statement, 3)
+    smtp_mailer.faults = [reply]
+    result = send_due()
+    assert (result.sent, result.retried) == (2, 1)
+    first = Email.objects.get(pk=emails[0].pk)
+    assert first.state == QUEUED and first.attempts == 1 and first.claim is None
+    assert reply[:3] in first.last_error
+    assert timezone.now() + timedelta(seconds=3) < first.due_at
+    assert first.due_at < timezone.now() + timedelta(seconds=7)
+    # Not due yet: nothing to claim; once due, it goes.
+    assert relay.claim_batch(size=100) is None
+    Email.objects.filter(pk=first.pk).update(due_at=timezone.now())
+    assert send_due().sent == 1
+    assert len(smtp_mailer.messages) == 3
+
+
+def test_421_closes_the_connection_and_the_batch_goes_on_over_a_new_one(statement, smtp_mailer):
+    emails = queue_confirmations(statement, 4)
+    smtp_mailer.faults = ["421 4.3.0 closing, try later"]
+    result = send_due()
+    assert (result.sent, result.retried) == (3, 1)
+    assert states(emails) == [QUEUED, SENT, SENT, SENT]
+    assert smtp_mailer.connections == 2
+
+
+def test_a_stalled_server_times_out_and_the_batch_goes_on(statement, smtp_mailer):
+    emails = queue_confirmations(statement, 3)
+    smtp_mailer.faults = [2.5]  # longer than the one-second timeout
+    result = send_due()
+    assert (result.sent, result.retried) == (2, 1)
+    assert states(emails) == [QUEUED, SENT, SENT]
+
+
+def test_a_server_that_cannot_be_reached_costs_no_attempt(statement, settings):
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 1, "timeout": 1},
+        }
+    }
+    emails = queue_confirmations(statement, 5)
+    result = send_due()
+    assert result.released == 5 and result.sent == 0
+    rows = Email.objects.filter(pk__in=[e.pk for e in emails])
+    assert {(r.state, r.attempts, r.claim) for r in rows} == {(QUEUED, 0, None)}
+    # Tried again within seconds, so a server that comes back is used at once.
+    assert all(r.due_at < timezone.now() + timedelta(seconds=7) for r in rows)
+    assert all("connection failed" in r.last_error for r in rows)
+
+
+def test_a_database_error_stops_the_sending_and_the_outcome_is_still_recorded(
+    transactional_db, smtp_mailer
+):
+    """In autocommit, as in a worker: each outcome is its own commit."""
+    load_all()
+    emails = queue_confirmations(Statement.objects.get(), 5)
+    failures = []
+
+    def first_mark_fails(execute, sql, params, many, context):
+        if not failures and sql.startswith('UPDATE "outbox_email"') and "sent_at" in sql:
+            failures.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(first_mark_fails):
+        result = send_due()
+    assert failures
+    # The first email was accepted; nothing more was sent while it could not be recorded.
+    assert len(smtp_mailer.messages) == 1
+    assert result.database_errors == 1
+    assert states(emails) == [SENT] + [QUEUED] * 4
+    # The rest are free again and go with the next batch; none goes twice.
+    Email.objects.filter(state=QUEUED).update(due_at=timezone.now())
+    assert send_due().sent == 4
+    assert sorted(m["To"] for m in smtp_mailer.messages) == sorted(
+        e.signature.email for e in emails
+    )
+
+
+def test_redelivered_batch_sends_only_what_is_not_marked(statement, smtp_mailer):
+    emails = queue_confirmations(statement, 3)
+    claim, ids = relay.claim_batch(size=100)
+    Email.objects.filter(pk=emails[0].pk).update(state=SENT, sent_at=timezone.now())
+    assert sender.deliver_batch(claim=claim, ids=ids).sent == 2
+    assert sender.deliver_batch(claim=claim, ids=ids).sent == 0
+    assert len(smtp_mailer.messages) == 2
+
+
+def test_a_stale_batch_whose_rows_were_claimed_again_sends_nothing(statement, smtp_mailer):
+    queue_confirmations(statement, 3)
+    stale_claim, ids = relay.claim_batch(size=100)
+    # Its message was lost: the lease runs out and the relay claims the rows again.
+    Email.objects.update(due_at=timezone.now() - timedelta(seconds=1))
+    claim, same_ids = relay.claim_batch(size=100)
+    assert sorted(same_ids) == sorted(ids) and claim != stale_claim
+    assert sender.deliver_batch(claim=stale_claim, ids=ids).sent == 0
+    assert sender.deliver_batch(claim=claim, ids=ids).sent == 3
+    assert len(smtp_mailer.messages) == 3
+
+
+def test_transient_failures_are_given_up_on_after_the_retry_period(
+    statement, smtp_mailer, settings
+):
+    settings.OUTBOX_RETRY_HOURS = 24
+    (email,) = queue_confirmations(statement, 1)
+    Email.objects.filter(pk=email.pk).update(
+        queued_at=timezone.now() - timedelta(hours=25), attempts=40
+    )
+    smtp_mailer.faults = ["451 4.3.0 try later"]
+    send_due()
+    email.refresh_from_db()
+    assert email.state == FAILED
+    assert "gave up after 41 attempts" in email.last_error
+    email.signature.refresh_from_db()
+    assert "451" in email.signature.delivery_error
+
+
+def test_emails_no_longer_needed_are_cancelled_not_sent(statement, smtp_mailer):
+    confirmed, withdrawn, pending = queue_confirmations(statement, 3)
+    Signature.objects.filter(pk=confirmed.signature_id).update(state="confirmed")
+    Signature.objects.filter(pk=withdrawn.signature_id).update(state="withdrawn", email="")
+    result = send_due()
+    assert (result.sent, result.cancelled) == (1, 2)
+    assert states([confirmed, withdrawn, pending]) == [CANCELLED, CANCELLED, SENT]
+    assert [m["To"] for m in smtp_mailer.messages] == [pending.signature.email]
+
+
+def test_backoff_doubles_up_to_its_ceiling(settings):
+    settings.OUTBOX_RETRY_MAX_MINUTES = 30
+    delays = [sender.retry_delay(n).total_seconds() for n in range(1, 16)]
+    assert 4 <= delays[0] <= 6 and 8 <= delays[1] <= 12 and 16 <= delays[2] <= 24
+    assert max(delays) <= 30 * 60 * 1.2
+    assert delays[-1] >= 30 * 60 * 0.8
