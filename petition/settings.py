@@ -81,6 +81,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Request ids, request metrics, and the health and metrics endpoints (ops/middleware.py).
     "ops.middleware.OperationsMiddleware",
+    # Bodies checked from their headers before anything reads them: no file where none is
+    # expected, nothing larger than its route takes (statements/bodies.py).
+    "statements.bodies.RequestBodyLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     # Above LocaleMiddleware, so that its redirects to a language get the header too.
@@ -356,6 +359,8 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz(/live|/ready)?$", r"^metrics$"]
 # Form posts larger than this are refused before they reach a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 256 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
+# Where a file is expected (the paper-signature import, the admin), bodies up to this size.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_MB", 20) * 1024 * 1024
 
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.ScryptPasswordHasher",
@@ -386,6 +391,9 @@ ACCOUNT_ADAPTER = "statements.staff.adapter.StaffAccountAdapter"
 # A staff account keeps the one address it was invited with: a further address is how one
 # account could claim an invitation meant for another (statements/staff/accounts.py).
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1
+# Sign-up is closed: nothing to invite an unknown address to, and no reason to let anyone make
+# the site email any address. The reset page answers the same either way.
+ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
 ACCOUNT_FORMS = {"add_email": "statements.staff.allauth_forms.StaffAddEmailForm"}
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False

@@ -8,6 +8,8 @@ and reading the recovery codes that come with it.
 """
 
 import time
+from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from allauth.account import app_settings as account_settings
 from allauth.account.adapter import DefaultAccountAdapter
@@ -18,14 +20,61 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.utils import is_mfa_enabled
 from django.conf import settings
 from django.db.models import Min
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from statements.http import client_ip
 
 
+@dataclass(frozen=True)
+class Site:
+    """What allauth's emails say the site is ("Hello from …"): SITE_URL's host, never the
+    request's Host header, which any port of an allowed host passes."""
+
+    domain: str
+    name: str
+
+
+def site() -> Site:
+    host = urlsplit(settings.SITE_URL).netloc
+    return Site(domain=host, name=host)
+
+
+def _current_request():
+    return context.request
+
+
+def _on_site(url: str, request) -> str:
+    """An absolute URL allauth built from the request, moved to SITE_URL."""
+    parts = urlsplit(url)
+    if request is None or not parts.netloc or parts.netloc != request.get_host():
+        return url
+    return settings.SITE_URL + url[url.index(parts.netloc) + len(parts.netloc) :]
+
+
 class StaffAccountAdapter(DefaultAccountAdapter):
     def is_open_for_signup(self, request) -> bool:
         return False
+
+    # Every absolute link in allauth's emails is built from SITE_URL (password reset, email
+    # verification, and any other link it puts in an email's context).
+    def get_reset_password_from_key_url(self, key: str) -> str:
+        path = reverse("account_reset_password_from_key", kwargs={"uidb36": "UID", "key": "KEY"})
+        return settings.SITE_URL + path.replace("UID-KEY", quote(key))
+
+    def get_email_confirmation_url(self, request, emailconfirmation) -> str:
+        return settings.SITE_URL + reverse("account_confirm_email", args=[emailconfirmation.key])
+
+    def format_email_subject(self, subject: str) -> str:
+        return f"[{site().name}] {subject}"
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        request = context.get("request") or _current_request()
+        moved = {
+            key: _on_site(value, request) if isinstance(value, str) else value
+            for key, value in context.items()
+        }
+        super().send_mail(template_prefix, email, {**moved, "current_site": site()})
 
     def get_client_ip(self, request) -> str:
         # allauth's own reading of X-Forwarded-For errors out when the header has fewer

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from statements.models import Signature, StaffRole, Statement
+from statements.normalise import has_forbidden_characters
 from statements.staff.rules import REASON_LIMIT, REASON_REQUIRED, Decision
 from statements.staff.selectors import InvalidationConditions, QueueFilters, statement_titles
 
@@ -89,6 +90,52 @@ class QueueFilterForm(forms.Form):
             ip_hash=data.get("ip_hash", "").strip(),
             search=data.get("q", "").strip(),
         )
+
+
+class PlainCharField(forms.CharField):
+    """Text from a query string or a form, refused if it holds control characters (NUL among
+    them, which PostgreSQL refuses in text)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if has_forbidden_characters(value):
+            raise forms.ValidationError(_("Remove control characters."), code="control")
+        return value
+
+
+class PageField(forms.IntegerField):
+    def __init__(self, **kwargs):
+        super().__init__(required=False, min_value=1, max_value=10**9, **kwargs)
+
+
+class AuditFilterForm(forms.Form):
+    action = PlainCharField(required=False, max_length=50)
+    page = PageField()
+
+
+class DashboardForm(forms.Form):
+    statement = forms.ModelChoiceField(queryset=Statement.objects.all(), required=False)
+
+
+class QueuePageForm(forms.Form):
+    page = PageField()
+    select = forms.ChoiceField(required=False, choices=[("", ""), ("all", "all")])
+
+
+class PageForm(forms.Form):
+    page = PageField()
+
+
+class SingleApprovalForm(forms.Form):
+    """The Approve button of one row of the queue."""
+
+    single = forms.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+class SigningSwitchForm(forms.Form):
+    signing_open = forms.TypedChoiceField(
+        choices=[("0", "0"), ("1", "1")], coerce=lambda v: v == "1"
+    )
 
 
 class DecisionForm(forms.Form):

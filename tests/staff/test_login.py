@@ -136,3 +136,34 @@ def test_failed_sign_ins_are_still_limited_while_the_cache_is_down(
 def test_the_health_check_still_reports_the_cache_down(client, db, dead_redis_cache):
     client.get("/healthz")  # whatever the cache answered from memory meanwhile
     assert client.get("/healthz").json()["cache"] == "unavailable"
+
+
+def test_password_reset_links_are_built_from_site_url_not_the_host_header(
+    client, moderator, settings
+):
+    """Any port of an allowed host passes ALLOWED_HOSTS: the email must not follow it."""
+    from django.core import mail
+
+    settings.SITE_URL = "https://petition.example.org"
+    response = client.post(
+        reverse("account_reset_password"),
+        {"email": moderator.email},
+        HTTP_HOST="127.0.0.1:8401",
+    )
+    assert response.status_code == 302
+    [message] = mail.outbox
+    assert "https://petition.example.org/accounts/password/reset/key/" in message.body
+    assert "127.0.0.1:8401" not in message.body + message.subject
+    assert "petition.example.org" in message.subject
+
+
+def test_no_email_for_a_reset_asked_for_an_unknown_address(client, db):
+    from django.core import mail
+
+    response = client.post(
+        reverse("account_reset_password"),
+        {"email": "nobody@example.net"},
+        HTTP_HOST="127.0.0.1:8401",
+    )
+    assert response.status_code == 302  # the same answer as for a staff address
+    assert mail.outbox == []

@@ -9,13 +9,18 @@ from django.views.decorators.http import require_GET
 
 from statements.staff import audit, selectors
 from statements.staff.access import staff_required
+from statements.staff.forms import AuditFilterForm
 
 
 @staff_required("statements.view_auditevent")
 @require_GET
 def audit_log(request: HttpRequest) -> HttpResponse:
-    action = request.GET.get("action", "").strip()[:50]
-    page = Paginator(selectors.audit_events(action=action), 100).get_page(request.GET.get("page"))
+    query = AuditFilterForm(request.GET)
+    valid = query.is_valid()
+    action = query.cleaned_data["action"].strip() if valid else ""
+    page = Paginator(selectors.audit_events(action=action), 100).get_page(
+        query.cleaned_data["page"] if valid else 1
+    )
     actions = selectors.audit_actions()
     titles = selectors.statement_titles(get_language(), by_slug=True)
     context = {
@@ -25,4 +30,4 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         "actions": audit.action_choices(actions),
         "query": urlencode({"action": action}) if action else "",
     }
-    return render(request, "staff/audit.html", context)
+    return render(request, "staff/audit.html", context, status=200 if valid else 400)

@@ -15,6 +15,7 @@ from statements import counters
 from statements.staff import selectors
 from statements.staff.access import staff_required
 from statements.staff.charts import day_chart
+from statements.staff.forms import DashboardForm
 
 MODERATE = "statements.moderate_signature"
 
@@ -24,7 +25,8 @@ MODERATE = "statements.moderate_signature"
 @reads_from_replica
 def dashboard(request: HttpRequest) -> HttpResponse:
     statements = list(selectors.statements())
-    chosen = next((s for s in statements if str(s.pk) == request.GET.get("statement")), None)
+    choice = DashboardForm(request.GET)
+    chosen = choice.cleaned_data["statement"] if choice.is_valid() else None
     statement_id = chosen.pk if chosen else None
     hour_ago = timezone.now() - timedelta(hours=1)
     per_day = selectors.signatures_per_day(statement_id=statement_id)
@@ -45,4 +47,4 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "ip_hashes": selectors.trending_ip_hashes(since=hour_ago, statement_id=statement_id),
         "can_invalidate": request.user.has_perm("statements.invalidate_signatures"),
     }
-    return render(request, "staff/dashboard.html", context)
+    return render(request, "staff/dashboard.html", context, status=400 if choice.errors else 200)

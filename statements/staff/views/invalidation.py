@@ -13,6 +13,7 @@ from statements.staff import audit, rules, selectors
 from statements.staff.access import staff_required
 from statements.staff.forms import (
     InvalidationForm,
+    PageForm,
 )
 from statements.staff.services import invalidation
 
@@ -32,9 +33,12 @@ def invalidations(request: HttpRequest) -> HttpResponse:
     else:
         # Links from the dashboard pre-fill a condition (?email_domain=… or ?ip_hash=…).
         form = InvalidationForm(initial=request.GET.dict())
+    paging = PageForm(request.GET)
+    valid = paging.is_valid()
     runs = Paginator(selectors.invalidation_runs(), 25)
-    context = {"form": form, "runs": runs.get_page(request.GET.get("page"))}
-    return render(request, "staff/invalidations.html", context, status=400 if form.errors else 200)
+    context = {"form": form, "runs": runs.get_page(paging.cleaned_data["page"] if valid else 1)}
+    status = 400 if form.errors or not valid else 200
+    return render(request, "staff/invalidations.html", context, status=status)
 
 
 @staff_required(INVALIDATE)

@@ -18,6 +18,8 @@ from statements.staff.forms import (
     BulkDecisionForm,
     DecisionForm,
     QueueFilterForm,
+    QueuePageForm,
+    SingleApprovalForm,
 )
 from statements.staff.selectors import QueueFilters
 from statements.staff.services import moderation
@@ -29,7 +31,8 @@ QUEUE_PAGE_SIZE = 50
 def _back(request: HttpRequest, fallback: str) -> str:
     """Where to return after a POST: the page it came from, if it is ours."""
     target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
+    # A path of ours; anything else (a view name, say) would be looked up by redirect().
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
@@ -41,8 +44,10 @@ def _back(request: HttpRequest, fallback: str) -> str:
 def queue(request: HttpRequest) -> HttpResponse:
     filter_form = QueueFilterForm(request.GET)
     filters = filter_form.filters()
+    paging = QueuePageForm(request.GET)
+    valid = paging.is_valid()
     page = Paginator(selectors.moderation_queue(filters), QUEUE_PAGE_SIZE).get_page(
-        request.GET.get("page")
+        paging.cleaned_data.get("page") if valid else 1
     )
     titles = selectors.statement_titles(get_language())
     page.object_list = list(page.object_list)
@@ -64,11 +69,11 @@ def queue(request: HttpRequest) -> HttpResponse:
         "filtered": filters != QueueFilters(),
         "query": query.urlencode(),
         "back": reverse("staff:queue") + ("?" + back.urlencode() if back else ""),
-        "select_all": request.GET.get("select") == "all",
+        "select_all": valid and paging.cleaned_data["select"] == "all",
         "decisions": rules.Decision.choices,
         "approvable": rules.APPROVABLE,
     }
-    return render(request, "staff/queue.html", context)
+    return render(request, "staff/queue.html", context, status=200 if valid else 400)
 
 
 def _report(request: HttpRequest, outcome: moderation.BulkOutcome, action: str) -> None:
@@ -102,10 +107,15 @@ def _report(request: HttpRequest, outcome: moderation.BulkOutcome, action: str) 
 def queue_decide(request: HttpRequest) -> HttpResponse:
     """The queue's one form: a row's own Approve button, or a decision for the ticked rows."""
     back = _back(request, reverse("staff:queue"))
-    single = request.POST.get("single", "")
-    if single.isdigit():
+    if "single" in request.POST:
+        single = SingleApprovalForm(request.POST)
+        if not single.is_valid():
+            messages.error(request, _("Invalid selection."))
+            return redirect(back)
         outcome = moderation.signatures_moderate(
-            signature_ids=[int(single)], action=rules.Decision.APPROVE, actor=request.user
+            signature_ids=[single.cleaned_data["single"]],
+            action=rules.Decision.APPROVE,
+            actor=request.user,
         )
         _report(request, outcome, rules.Decision.APPROVE)
         return redirect(back)

@@ -11,6 +11,7 @@ from statements import counters
 from statements.models import Statement
 from statements.staff import selectors
 from statements.staff.access import staff_required
+from statements.staff.forms import SigningSwitchForm
 from statements.staff.services import signing
 
 
@@ -30,7 +31,11 @@ def statement_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def statement_signing(request: HttpRequest, pk: int) -> HttpResponse:
     statement = get_object_or_404(Statement, pk=pk)
-    signing_open = request.POST.get("signing_open") == "1"
+    switch = SigningSwitchForm(request.POST)
+    if not switch.is_valid():
+        messages.error(request, _("Invalid selection."))
+        return redirect("staff:statements")
+    signing_open = switch.cleaned_data["signing_open"]
     changed = signing.statement_signing_set(
         statement_id=statement.pk, signing_open=signing_open, actor=request.user
     )
