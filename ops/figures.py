@@ -16,7 +16,8 @@ from django.db.models import Count
 from django.utils import timezone
 from kombu.exceptions import ChannelError
 
-from statements.models import SignatoryExport, Signature
+from exports.models import SignatoryExport
+from statements.models import Signature
 
 logger = logging.getLogger(__name__)
 

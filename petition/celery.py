@@ -38,9 +38,7 @@ def _return_database_connections(task=None, **kwargs) -> None:
 
 app = Celery("petition", task_cls=Task)
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(
-    ["statements", "statements.staff", "statements.exports", "statements.outbox"]
-)
+app.autodiscover_tasks(["statements", "statements.staff", "statements.outbox", "exports"])
 
 # The request id travels with the tasks a request queues (LOG_FORMAT=json logs show it).
 import ops.propagation  # noqa: E402, F401

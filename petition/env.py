@@ -1,4 +1,15 @@
-"""Small readers for environment variables and the URLs the settings accept."""
+"""Small readers for environment variables and the URLs the settings accept.
+
+Kept rather than django-environ, for three things it would not do without as much code
+wrapped around it:
+- a bad value stops start-up with one line naming the variable (`Configuration error: ...`),
+  where django-environ raises ImproperlyConfigured with a traceback;
+- DATABASE_URL becomes an entry with psycopg 3's pool (and its connection check), or the
+  embedded SQLite file with WAL and a per-process test file when the variable is absent;
+- EMAIL_URL becomes a Django 6.1 MAILERS entry; django-environ's email_url() fills the older
+  EMAIL_* settings.
+tests/test_settings.py holds these start-up messages.
+"""
 
 import os
 import sys

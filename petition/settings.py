@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     "statements",
     "statements.outbox",
+    "exports",
     "ops",
 ]
 
@@ -226,8 +227,8 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # installations run dedicated workers with -Q email or -Q exports.
 CELERY_TASK_QUEUES = (Queue("default"), Queue("email"), Queue("exports"))
 CELERY_TASK_ROUTES = {
-    "statements.exports.tasks.export_build": {"queue": "exports"},
-    "statements.exports.tasks.public_lists_build": {"queue": "exports"},
+    "exports.tasks.export_build": {"queue": "exports"},
+    "statements.tasks.public_lists_build": {"queue": "exports"},
     "statements.outbox.tasks.*": {"queue": "email"},
 }
 # Where beat keeps its record of the last runs (the container image points it at /tmp).
@@ -257,11 +258,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=env_int("HISTORY_REFRESH_MINUTES", 5)),
     },
     "exports-expire": {
-        "task": "statements.exports.tasks.exports_expire",
+        "task": "exports.tasks.exports_expire",
         "schedule": crontab(minute=41),
     },
     "public-lists-refresh": {
-        "task": "statements.exports.tasks.public_lists_refresh",
+        "task": "statements.tasks.public_lists_refresh",
         "schedule": timedelta(minutes=5),
     },
 }

@@ -96,6 +96,6 @@ def bump_on_commit(statement_id: int, kind: str, delta: int) -> None:
 
 
 def _lists_changed(statement_id: int) -> None:
-    from statements.exports.public import lists_changed
+    from statements.public_lists import lists_changed
 
     lists_changed(statement_id)

@@ -8,6 +8,8 @@ import logging
 
 from celery import shared_task
 
+from ops.routers import replica_reads
+
 logger = logging.getLogger(__name__)
 
 
@@ -35,3 +37,38 @@ def history_refresh() -> None:
 
     for statement_id in Statement.objects.values_list("pk", flat=True):
         refresh(statement_id=statement_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=900, time_limit=960)
+def public_lists_build(statement_id: int) -> int:
+    """Write the statement's public lists (queued by public.lists_changed)."""
+    from statements import public_files
+    from statements import public_lists as public
+    from statements.models import Statement
+
+    statement = Statement.objects.filter(pk=statement_id).first()
+    if statement is None:
+        return 0
+    public.build_started(statement_id)
+    # The lists may lag a moment behind, as the page does: their rows may come from a replica.
+    with replica_reads():
+        return public_files.build(statement)
+
+
+@shared_task(acks_late=True)
+def public_lists_refresh() -> list[int]:
+    """Periodic: queue the lists that are missing or older than PUBLIC_LISTS_MAX_AGE (a change
+    whose build was lost, a name edited in the admin); returns the statements queued."""
+    from django.conf import settings
+
+    from statements import public_files
+    from statements import public_lists as public
+    from statements.models import Statement
+
+    queued = []
+    for statement in Statement.objects.order_by("pk"):
+        age = public_files.age_seconds(statement)
+        if age is None or age > settings.PUBLIC_LISTS_MAX_AGE:
+            public.lists_changed(statement.pk)
+            queued.append(statement.pk)
+    return queued

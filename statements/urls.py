@@ -3,8 +3,7 @@ petition/urls.py); the read API, which says the same in every language, does not
 
 from django.urls import path
 
-from statements import views
-from statements.exports import public
+from statements import public_lists, views
 from statements.opendata import views as opendata
 from statements.opendata.views import allow_any_origin
 from statements.partners import embed
@@ -26,12 +25,12 @@ urlpatterns = [
     path("embed/<slug:slug>/thanks/", embed.embed_thanks, name="embed_thanks"),
     path(
         "s/<slug:slug>/signatories.csv",
-        allow_any_origin(public.signatories_csv),
+        allow_any_origin(public_lists.signatories_csv),
         name="signatories_csv",
     ),
     path(
         "s/<slug:slug>/signatories.json",
-        allow_any_origin(public.signatories_json),
+        allow_any_origin(public_lists.signatories_json),
         name="signatories_json",
     ),
     path("confirm/<str:token>/", views.confirm, name="confirm"),

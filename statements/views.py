@@ -245,7 +245,7 @@ def counts_json(request: HttpRequest, slug: str) -> HttpResponse:
 
 # The list page reads at most this many pages of each list: a deep page would make the
 # database walk past every row before it. Beyond them, search, or download the whole list
-# (a file built in the background, see statements/exports/public.py).
+# (a file built in the background, see statements/public_lists.py).
 SIGNATORY_PAGES = 20
 ORGANISATIONS_PER_PAGE = 50
 INDIVIDUALS_PER_PAGE = 100

@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
@@ -19,11 +20,13 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.cache import cache, caches
 from django.test import Client
+from django.utils import timezone
 
 from petition.celery import app as celery_app
 from statements import counters, ratelimit
 from statements.content import load_all
-from statements.models import Statement
+from statements.models import Signature, Statement
+from tests.factories import OrganisationFactory, SignatureFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -439,3 +442,71 @@ def page(browser, live_server, settings):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+# --- Signatures the public lists and the exports are read from -------------------------------
+
+
+@pytest.fixture
+def signatures(statement):
+    """A mixed list: organisations and individuals in several countries and states, texts
+    that spreadsheets, CSV and PDF markup would misread, and an older signature."""
+    now = timezone.now()
+    rows = {
+        "org_kz": OrganisationFactory(
+            statement=statement,
+            organisation_name="Профсоюз «Әділет»",
+            country="KZ",
+            city="Жанаозен",
+            comment="Солидарность!",
+            website="https://example.org/adilet",
+        ),
+        "org_ar": OrganisationFactory(
+            statement=statement,
+            organisation_name='=HYPERLINK("http://evil.example","click")',
+            country="AR",
+            city='Buenos Aires, "Centro"',
+            organisation_type=Signature.OrganisationType.PARTY,
+        ),
+        "org_markup": OrganisationFactory(
+            statement=statement,
+            organisation_name="Workers <b>&</b> Students",
+            country="AR",
+            city="",
+        ),
+        "org_pending": OrganisationFactory(
+            statement=statement, state=Signature.State.AWAITING_MODERATION, country="BR"
+        ),
+        "org_rejected": OrganisationFactory(statement=statement, state=Signature.State.REJECTED),
+        "ind_kz": SignatureFactory(
+            statement=statement,
+            full_name="Айгуль Сапарова",
+            country="KZ",
+            affiliation="учитель",
+            comment="+7 700 000 00 00",
+        ),
+        "ind_formula": SignatureFactory(
+            statement=statement,
+            full_name="@SUM(A1:A9)",
+            country="ES",
+            city="-Madrid",
+            comment="\tcmd|' /C calc'!A0",
+        ),
+        "ind_multiline": SignatureFactory(
+            statement=statement,
+            full_name="Line Breaker",
+            country="ES",
+            comment="first line\nsecond line; with, commas",
+        ),
+        "ind_hidden": SignatureFactory(statement=statement, show_publicly=False, country="RU"),
+        "ind_pending": SignatureFactory(
+            statement=statement, state=Signature.State.PENDING, confirmed_at=None, country="RU"
+        ),
+        "ind_old": SignatureFactory(
+            statement=statement,
+            country="KZ",
+            full_name="Early Signer",
+            created_at=now - timedelta(days=40),
+        ),
+    }
+    return rows

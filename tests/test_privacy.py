@@ -2,6 +2,8 @@
 arguments, not in logs."""
 
 import logging
+import os
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -35,24 +37,36 @@ def _everything_in(db: redis.Redis) -> bytes:
     return b"\n".join(dump)
 
 
+def _redis_dbs() -> tuple[int, int]:
+    """The broker and cache databases this run may flush: those REDIS_URL and REDIS_CACHE_DB
+    name on a shared server (runs side by side never flush each other's), else 7 and 8 on the
+    private one."""
+    configured = os.environ.get("REDIS_URL")
+    if not configured:
+        return 7, 8
+    broker = int(urlsplit(configured).path.strip("/") or 0)
+    return broker, int(os.environ.get("REDIS_CACHE_DB", broker + 1))
+
+
 @pytest.fixture
 def real_redis(transactional_db, redis_server_url, settings):
-    broker = redis.Redis.from_url(f"{redis_server_url}/7")
-    cache_db = redis.Redis.from_url(f"{redis_server_url}/8")
+    broker_db, cache_db_number = _redis_dbs()
+    broker = redis.Redis.from_url(f"{redis_server_url}/{broker_db}")
+    cache_db = redis.Redis.from_url(f"{redis_server_url}/{cache_db_number}")
     broker.flushdb()
     cache_db.flushdb()
     settings.CACHES = {
         **settings.CACHES,
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"{redis_server_url}/8",
+            "LOCATION": f"{redis_server_url}/{cache_db_number}",
         },
     }
     from petition.celery import app
 
     previous = (app.conf.task_always_eager, app.conf.broker_url)
     # No worker: the queued task stays in Redis where we can read it.
-    use_broker(f"{redis_server_url}/7", eager=False)
+    use_broker(f"{redis_server_url}/{broker_db}", eager=False)
     yield broker, cache_db
     use_broker(previous[1], eager=previous[0])
     broker.flushdb()

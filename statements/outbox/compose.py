@@ -18,9 +18,10 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
+from exports.models import SignatoryExport
 from statements import selectors, tokens
 from statements.emails import FastEmailMessage, render_email
-from statements.models import SignatoryExport, Signature, Statement
+from statements.models import Signature, Statement
 from statements.outbox.models import Email
 
 Kind = Email.Kind

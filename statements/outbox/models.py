@@ -13,7 +13,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from statements.models import SignatoryExport, Signature
+from exports.models import SignatoryExport
+from statements.models import Signature
 
 
 class EmailKind(models.TextChoices):

@@ -6,7 +6,8 @@ to the broker: the relay (relay.py) hands the rows over.
 from celery import current_app
 from django.db import transaction
 
-from statements.models import SignatoryExport, Signature
+from exports.models import SignatoryExport
+from statements.models import Signature
 from statements.outbox.models import Email, Handoff
 
 Kind = Email.Kind

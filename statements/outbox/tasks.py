@@ -28,7 +28,7 @@ def _send_batch(claim: str, ids: list[int]) -> None:
 
 
 def _build_export(export_id: str, claim: str) -> None:
-    from statements.exports.tasks import export_build
+    from exports.tasks import export_build
 
     export_build.apply_async((export_id,), {"handoff": claim})
 

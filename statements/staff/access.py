@@ -45,7 +45,7 @@ def forbidden(request):
 
 
 def staff_required(permission: str | None = None) -> Callable:
-    """Decorate a staff view; `permission` ("statements.export_signatories") narrows it."""
+    """Decorate a staff view; `permission` ("exports.export_signatories") narrows it."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)

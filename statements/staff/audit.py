@@ -10,7 +10,7 @@ a sentence, its data as "name: value" pairs.
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from statements.models import AuditEvent, SignatoryExport, Signature, StaffRole
+from statements.models import AuditEvent, Signature, StaffRole
 
 # What each code is called in the log's filter, in the order shown there.
 ACTION_NAMES = {
@@ -57,10 +57,9 @@ def _role(code: str) -> str:
 
 
 def _format(code: str) -> str:
-    try:
-        return SignatoryExport.Format(code).label
-    except ValueError:
-        return code
+    # An export's format is named by its code in capitals (CSV, XLSX, JSON, PDF), as the
+    # exports app labels them; this app does not read the exports app.
+    return code.upper()
 
 
 def _details(data: dict) -> str:

@@ -1,4 +1,4 @@
-"""Staff forms: they validate and normalise; the services in statements/staff/services.py
+"""Staff forms: they validate and normalise; the services in statements/staff/services/
 write."""
 
 from django import forms
@@ -10,13 +10,8 @@ from django_countries import countries
 
 from statements.models import Signature, StaffRole, Statement
 from statements.normalise import has_forbidden_characters
-from statements.staff.selectors import QueueFilters, statement_titles
-from statements.staff.services import (
-    REASON_LIMIT,
-    REASON_REQUIRED,
-    Decision,
-    InvalidationConditions,
-)
+from statements.staff.rules import REASON_LIMIT, REASON_REQUIRED, Decision
+from statements.staff.selectors import InvalidationConditions, QueueFilters, statement_titles
 
 State = Signature.State
 Kind = Signature.Kind

@@ -1,6 +1,6 @@
 """Staff roles as Django groups, and what each may do.
 
-The groups are created by migration 0003 and re-created on demand by `role_group`, so a
+The groups are created by migration exports 0002_roles and re-created by `role_group`, so a
 database flushed by a test, or a group deleted by hand, never leaves a role without its rights.
 A staff member holds exactly one role: assigning one removes the other.
 """
@@ -23,7 +23,7 @@ ORGANISER_PERMISSIONS = (
     "statements.invalidate_signatures",
     "statements.open_close_signing",
     "statements.invite_staff",
-    "statements.export_signatories",
+    "exports.export_signatories",
     "statements.import_paper",
     "statements.view_paperimport",
     "statements.send_campaign_update",
@@ -34,7 +34,7 @@ ORGANISER_PERMISSIONS = (
     "statements.view_auditevent",
     "statements.view_invalidationrun",
     "statements.view_staffinvitation",
-    "statements.view_signatoryexport",
+    "exports.view_signatoryexport",
     "statements.view_statement",
     "statements.add_statement",
     "statements.change_statement",
@@ -52,6 +52,9 @@ ORGANISER_PERMISSIONS = (
     "statements.delete_demandtranslation",
 )
 
+# The apps whose permissions the roles hold.
+ROLE_APPS = ("statements", "exports")
+
 ROLE_PERMISSIONS = {
     StaffRole.ORGANISER: ORGANISER_PERMISSIONS,
     StaffRole.MODERATOR: MODERATOR_PERMISSIONS,
@@ -63,15 +66,19 @@ def sync_roles(apps=global_apps) -> None:
     when called from one, so this works on a fresh database before any post_migrate ran."""
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    config = apps.get_app_config("statements")
-    if apps is not global_apps:
-        # Historical app configs carry no models module, which create_permissions requires.
-        config.models_module = True
-    try:
-        create_permissions(config, verbosity=0, apps=apps)
-    finally:
+    for label in ROLE_APPS:
+        try:
+            config = apps.get_app_config(label)
+        except LookupError:
+            continue  # an older migration's state, before this app had models
         if apps is not global_apps:
-            config.models_module = None
+            # Historical app configs carry no models module, which create_permissions requires.
+            config.models_module = True
+        try:
+            create_permissions(config, verbosity=0, apps=apps)
+        finally:
+            if apps is not global_apps:
+                config.models_module = None
     for role, name in ROLE_GROUPS.items():
         group, _ = Group.objects.get_or_create(name=name)
         wanted = []

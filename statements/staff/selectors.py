@@ -1,14 +1,26 @@
-"""Reads for the staff area: the moderation queue and the dashboard. Nothing here writes."""
+"""Reads for the staff area: the moderation queue, the dashboard, the statements, invitations,
+invalidation runs and the audit log. Nothing here writes."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.contrib.auth import get_user_model
+from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
 from django.db.models.functions import StrIndex, Substr, TruncDate
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
-from statements.models import Signature, StatementTranslation
+from statements.models import (
+    AuditEvent,
+    InvalidationRun,
+    Signature,
+    StaffInvitation,
+    Statement,
+    StatementTranslation,
+)
 from statements.normalise import email_key
+from statements.staff.access import ROLE_GROUPS
+from statements.staff.rules import FRAUD_MARKABLE
 
 State = Signature.State
 Kind = Signature.Kind
@@ -190,3 +202,178 @@ def trending_ip_hashes(
         .order_by("-n", "ip_hash")[:limit]
     )
     return [(row["ip_hash"], row["n"]) for row in rows]
+
+
+# --- Moderation and invalidation -----------------------------------------------------------
+
+
+def same_organisation(signature: Signature) -> QuerySet[Signature]:
+    """Other submissions for the organisation this endorsement names, in its country: anyone
+    can type any name, so moderators see them side by side."""
+    return Signature.objects.filter(
+        statement_id=signature.statement_id,
+        kind=Kind.ORGANISATION,
+        organisation_name_key=signature.organisation_name_key,
+        country=signature.country,
+    ).exclude(pk=signature.pk)
+
+
+class NoConditions(ValueError):
+    """An invalidation without any condition would match every signature."""
+
+
+@dataclass(frozen=True)
+class InvalidationConditions:
+    email_domain: str = ""
+    ip_hash: str = ""
+    country: str = ""
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    statement_id: int | None = None
+
+    def __post_init__(self):
+        # Compared with the signatures' email keys, so normalised the same way.
+        object.__setattr__(self, "email_domain", normalise_domain(self.email_domain))
+
+    def is_empty(self) -> bool:
+        return not any(
+            (
+                self.email_domain,
+                self.ip_hash,
+                self.country,
+                self.created_from,
+                self.created_to,
+                self.statement_id,
+            )
+        )
+
+    def to_json(self) -> dict:
+        data = {
+            "email_domain": self.email_domain,
+            "ip_hash": self.ip_hash,
+            "country": self.country,
+            "created_from": self.created_from.isoformat() if self.created_from else "",
+            "created_to": self.created_to.isoformat() if self.created_to else "",
+            "statement": self.statement_id,
+        }
+        return {key: value for key, value in data.items() if value}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "InvalidationConditions":
+        return cls(
+            email_domain=data.get("email_domain", ""),
+            ip_hash=data.get("ip_hash", ""),
+            country=data.get("country", ""),
+            created_from=parse_datetime(data["created_from"]) if data.get("created_from") else None,
+            created_to=parse_datetime(data["created_to"]) if data.get("created_to") else None,
+            statement_id=data.get("statement"),
+        )
+
+
+def invalidation_matches(conditions: InvalidationConditions) -> QuerySet[Signature]:
+    """The signatures an invalidation with these conditions changes.
+
+    The dry run counts this queryset and the run changes exactly its rows, so the count shown
+    before running is what running does (unless signatures arrive or change in between).
+    """
+    if conditions.is_empty():
+        raise NoConditions
+    queryset = Signature.objects.filter(state__in=FRAUD_MARKABLE)
+    if conditions.email_domain:
+        queryset = queryset.filter(email_key__endswith="@" + conditions.email_domain)
+    if conditions.ip_hash:
+        queryset = queryset.filter(ip_hash=conditions.ip_hash)
+    if conditions.country:
+        queryset = queryset.filter(country=conditions.country)
+    if conditions.created_from:
+        queryset = queryset.filter(created_at__gte=conditions.created_from)
+    if conditions.created_to:
+        queryset = queryset.filter(created_at__lte=conditions.created_to)
+    if conditions.statement_id:
+        queryset = queryset.filter(statement_id=conditions.statement_id)
+    return queryset
+
+
+def invalidation_conditions(run: InvalidationRun) -> InvalidationConditions:
+    return InvalidationConditions.from_json(run.conditions)
+
+
+def invalidation_runs() -> QuerySet[InvalidationRun]:
+    return InvalidationRun.objects.select_related("created_by", "statement")
+
+
+def invalidation_sample(matches: QuerySet[Signature], size: int = 20) -> QuerySet[Signature]:
+    """The newest of an invalidation's matches, shown before it runs."""
+    return matches.select_related("statement").order_by("-created_at")[:size]
+
+
+def invalidation_events(run_id: int) -> QuerySet[AuditEvent]:
+    return AuditEvent.objects.filter(
+        action__startswith="invalidation.", data__run=run_id
+    ).select_related("actor")
+
+
+# --- Signatures, statements ---------------------------------------------------------------
+
+
+def signatures_with_statement() -> QuerySet[Signature]:
+    return Signature.objects.select_related("statement")
+
+
+def signature_history(signature: Signature) -> QuerySet[AuditEvent]:
+    """A signature's audit events, newest first."""
+    return signature.audit_events.select_related("actor").order_by("-created_at", "-pk")
+
+
+def next_in_queue(*, after: int) -> Signature | None:
+    """The signature a moderator sees next: the first waiting one other than `after`."""
+    return moderation_queue(QueueFilters()).exclude(pk=after).first()
+
+
+def statements() -> QuerySet[Statement]:
+    return Statement.objects.all()
+
+
+def statements_with_texts() -> QuerySet[Statement]:
+    return Statement.objects.prefetch_related("translations")
+
+
+# --- Staff and invitations ----------------------------------------------------------------
+
+
+def staff_members() -> QuerySet:
+    """Active accounts that hold a staff role, by address."""
+    return (
+        get_user_model()
+        .objects.filter(groups__name__in=ROLE_GROUPS.values(), is_active=True)
+        .prefetch_related(Prefetch("groups"))
+        .distinct()
+        .order_by("email")
+    )
+
+
+def invitations_pending() -> QuerySet[StaffInvitation]:
+    return StaffInvitation.objects.filter(
+        accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def invitations_settled() -> QuerySet[StaffInvitation]:
+    """Invitations accepted or expired."""
+    return StaffInvitation.objects.exclude(
+        accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by", "accepted_user")
+
+
+# --- Audit log ----------------------------------------------------------------------------
+
+
+def audit_events(*, action: str = "") -> QuerySet[AuditEvent]:
+    """Audit events, newest first; those whose action starts with `action` if given."""
+    events = AuditEvent.objects.select_related("actor", "signature")
+    return events.filter(action__startswith=action) if action else events
+
+
+def audit_actions(limit: int = 100) -> QuerySet:
+    """The actions the log holds, for its filter."""
+    return AuditEvent.objects.order_by("action").values_list("action", flat=True).distinct()[:limit]

@@ -170,7 +170,7 @@ def _seed(rows: int, organisations: int, reseed: bool) -> int:
     print(f"seeding {rows:,} signatures ({organisations:,} organisations)…", flush=True)
     started = time.monotonic()
     with connection.cursor() as cursor:
-        cursor.execute("TRUNCATE statements_signature, statements_signatoryexport CASCADE")
+        cursor.execute("TRUNCATE statements_signature, exports_signatoryexport CASCADE")
         cursor.execute(INDIVIDUALS_SQL, {"statement": statement.pk, "count": rows - organisations})
         cursor.execute(ORGANISATIONS_SQL, {"statement": statement.pk, "count": organisations})
         cursor.execute("VACUUM ANALYZE statements_signature")
@@ -181,8 +181,8 @@ def _seed(rows: int, organisations: int, reseed: bool) -> int:
 def _run_export(format: str, statement_id: int, env: dict) -> dict:
     from django.utils import timezone
 
-    from statements.exports.selectors import ExportFilters
-    from statements.models import SignatoryExport
+    from exports.models import SignatoryExport
+    from exports.selectors import ExportFilters
 
     kinds = ("organisation",) if FLOORS[format][0] == "organisations" else None
     filters = ExportFilters(kinds=kinds) if kinds else ExportFilters()
@@ -236,7 +236,7 @@ def _passed(result: dict) -> bool:
 def _build(export_id: str) -> None:
     """Child process: load Django like a worker, run the task, report time and memory."""
     _setup_django({})
-    from statements.exports.tasks import export_build
+    from exports.tasks import export_build
 
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.monotonic()

@@ -14,7 +14,8 @@ SEED = """
 from datetime import timedelta
 from django.utils import timezone
 from statements.content import load_all
-from statements.models import AuditEvent, SignatoryExport, Signature, Statement
+from exports.models import SignatoryExport
+from statements.models import AuditEvent, Signature, Statement
 from tests.factories import OrganisationFactory, SignatureFactory
 
 load_all()
@@ -107,7 +108,7 @@ def test_a_backup_restores_every_row(private_postgres, tmp_path):
     before = everything(private_postgres.url)
     assert len(before["statements_signature"]) == 340
     assert len(before["statements_auditevent"]) >= 121  # the decisions and createstaff's
-    assert len(before["statements_signatoryexport"]) == 4
+    assert len(before["exports_signatoryexport"]) == 4
 
     backups = tmp_path / "backups"
     dumped = make(source, "backup", f"BACKUP_DIR={backups}")

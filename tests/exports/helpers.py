@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from openpyxl import load_workbook
 
-from statements.exports import services
-from statements.exports.cells import TABLE_HEADER, code_names, neutralise
-from statements.models import SignatoryExport, Signature
+from exports import services
+from exports.cells import TABLE_HEADER, code_names, neutralise
+from exports.models import SignatoryExport
 
 TIMESTAMPS = ("created_at", "confirmed_at", "decided_at")
 
@@ -109,16 +109,3 @@ def read_json(data: bytes) -> dict:
 
 def table_header() -> list[str]:
     return list(TABLE_HEADER)
-
-
-def public_signatories(statement):
-    organisations = Signature.objects.filter(
-        statement=statement, kind="organisation", state="approved"
-    )
-    individuals = Signature.objects.filter(
-        statement=statement,
-        kind="individual",
-        state__in=Signature.PUBLIC_STATES,
-        show_publicly=True,
-    )
-    return organisations, individuals

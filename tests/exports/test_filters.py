@@ -4,9 +4,10 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from statements.exports import pdf
-from statements.exports.selectors import ExportFilters, export_queryset, iter_chunks
-from statements.models import SignatoryExport, Signature, Statement
+from exports import pdf
+from exports.models import SignatoryExport
+from exports.selectors import ExportFilters, export_queryset, iter_chunks
+from statements.models import Signature, Statement
 from tests.exports.helpers import file_bytes, read_csv
 from tests.factories import SignatureFactory
 

@@ -8,8 +8,9 @@ import zipfile
 import pytest
 from openpyxl import load_workbook
 
-from statements.exports import services, xlsx
-from statements.models import SignatoryExport, Signature
+from exports import services, xlsx
+from exports.models import SignatoryExport
+from statements.models import Signature
 from tests.exports.helpers import (
     expected_table,
     file_bytes,

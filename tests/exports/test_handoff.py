@@ -8,9 +8,9 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
+from exports import tasks as export_tasks
+from exports.models import SignatoryExport
 from petition.celery import app as celery_app
-from statements.exports import tasks as export_tasks
-from statements.models import SignatoryExport
 from statements.outbox import relay
 from statements.outbox import tasks as outbox_tasks
 from statements.outbox.models import Handoff

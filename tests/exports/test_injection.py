@@ -5,8 +5,8 @@ import io
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from statements.exports import cells, csvfile, xlsx
-from statements.exports.cells import FORMULA_TRIGGERS, neutralise
+from exports import cells, csvfile, xlsx
+from exports.cells import FORMULA_TRIGGERS, neutralise
 from tests.exports.helpers import expected_table, file_bytes, read_csv, read_xlsx
 
 OWASP_TRIGGERS = "=+-@\t\r\x00"

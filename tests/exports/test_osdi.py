@@ -7,7 +7,7 @@ from pathlib import Path
 
 from jsonschema import Draft202012Validator
 
-from statements.exports import osdi
+from exports import osdi
 from statements.models import Signature
 from tests.exports.helpers import file_bytes, read_json
 

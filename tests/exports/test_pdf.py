@@ -8,8 +8,9 @@ from datetime import UTC, datetime
 
 from pypdf import PdfReader
 
-from statements.exports import pdf
-from statements.models import DemandTranslation, SignatoryExport, Signature
+from exports import pdf
+from exports.models import SignatoryExport
+from statements.models import DemandTranslation, Signature
 from tests.exports.helpers import file_bytes
 from tests.factories import OrganisationFactory
 

@@ -6,9 +6,10 @@ import io
 import pytest
 from django.db import connection
 
-from statements.exports import cells, csvfile, pgcopy, selectors
-from statements.exports.selectors import export_queryset, iter_chunks
-from statements.models import Partner, SignatoryExport
+from exports import cells, csvfile, pgcopy, selectors
+from exports.models import SignatoryExport
+from exports.selectors import export_queryset, iter_chunks
+from statements.models import Partner
 from tests.factories import OrganisationFactory, SignatureFactory
 
 pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="COPY is PostgreSQL's")

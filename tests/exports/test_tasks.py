@@ -8,9 +8,9 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
+from exports import csvfile, services, tasks, xlsx
+from exports.models import SignatoryExport
 from petition.celery import app as celery_app
-from statements.exports import csvfile, services, tasks, xlsx
-from statements.models import SignatoryExport
 from tests.factories import SignatureFactory
 
 State = SignatoryExport.State
@@ -29,7 +29,7 @@ def _export(statement, organiser, **fields) -> SignatoryExport:
 
 
 def test_the_build_task_runs_on_its_own_queue():
-    route = celery_app.amqp.router.route({}, "statements.exports.tasks.export_build")
+    route = celery_app.amqp.router.route({}, "exports.tasks.export_build")
     assert route["queue"].name == "exports"
     assert tasks.export_build.acks_late
     assert tasks.export_build.time_limit < settings.CELERY_BROKER_VISIBILITY_TIMEOUT
@@ -40,8 +40,8 @@ def test_the_build_task_runs_on_its_own_queue():
 
 def test_expiry_runs_periodically():
     tasks_by_name = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert "statements.exports.tasks.exports_expire" in tasks_by_name
-    assert "statements.exports.tasks.exports_expire" in celery_app.tasks
+    assert "exports.tasks.exports_expire" in tasks_by_name
+    assert "exports.tasks.exports_expire" in celery_app.tasks
 
 
 def test_default_expiry_is_seven_days(statement, build):
@@ -139,8 +139,8 @@ def test_unknown_exports_are_ignored(db):
 
 def test_progress_is_recorded_chunk_by_chunk(statement, organiser, monkeypatch):
     SignatureFactory.create_batch(12, statement=statement)
-    monkeypatch.setattr("statements.exports.selectors.CHUNK_SIZE", 5)
-    monkeypatch.setattr("statements.exports.pgcopy.CHUNK_SIZE", 5)
+    monkeypatch.setattr("exports.selectors.CHUNK_SIZE", 5)
+    monkeypatch.setattr("exports.pgcopy.CHUNK_SIZE", 5)
     export = _export(statement, organiser)
     seen = []
     original = csvfile.write_csv

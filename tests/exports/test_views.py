@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
 
-from statements.exports import services
-from statements.models import AuditEvent, SignatoryExport
+from exports import services
+from exports.models import SignatoryExport
+from statements.models import AuditEvent
 from tests.exports.helpers import expected_table, read_csv
 
 State = SignatoryExport.State
@@ -308,7 +309,7 @@ def test_list_of_recent_exports(organiser_client, statement, build):
 def test_a_pdf_too_long_to_print_is_refused_with_a_word_why(
     organiser_client, statement, signatures, monkeypatch
 ):
-    from statements.exports import pdf
+    from exports import pdf
 
     monkeypatch.setattr(pdf, "MAX_ENTRIES", 2)
     data = {
@@ -334,7 +335,7 @@ def test_a_pdf_too_long_to_print_is_refused_with_a_word_why(
 
 
 def test_a_list_that_grew_too_long_fails_at_build_time(statement, signatures, build, monkeypatch):
-    from statements.exports import pdf
+    from exports import pdf
 
     monkeypatch.setattr(pdf, "MAX_ENTRIES", 2)
     export = build(statement, "pdf")

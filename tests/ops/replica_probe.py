@@ -14,10 +14,11 @@ from django.db import connections, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from exports import services as exports  # noqa: E402
+from exports.models import SignatoryExport  # noqa: E402
+from exports.selectors import ExportFilters  # noqa: E402
 from ops.routers import replica_reads  # noqa: E402
-from statements.exports import services as exports  # noqa: E402
-from statements.exports.selectors import ExportFilters  # noqa: E402
-from statements.models import SignatoryExport, Signature, Statement  # noqa: E402
+from statements.models import Signature, Statement  # noqa: E402
 from tests.staff.helpers import make_user  # noqa: E402
 
 SIGNATURE_TABLE = "statements_signature"

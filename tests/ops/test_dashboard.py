@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from statements.models import SignatoryExport
+from exports.models import SignatoryExport
 from tests.conftest import ROOT
 from tests.factories import SignatureFactory
 

@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from statements.models import SignatoryExport, Signature
+from exports.models import SignatoryExport
+from statements.models import Signature
 from statements.outbox.models import Email
 from tests.factories import SignatureFactory
 from tests.statements.test_signing import INDIVIDUAL, SIGN_URL

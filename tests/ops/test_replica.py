@@ -11,8 +11,9 @@ import sys
 import pytest
 from django.db import connections
 
+from exports.models import SignatoryExport
 from ops import routers
-from statements.models import SignatoryExport, Signature, StaffInvitation
+from statements.models import Signature, StaffInvitation
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

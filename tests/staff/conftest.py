@@ -8,7 +8,7 @@ from tests.staff.helpers import make_user
 
 @pytest.fixture(autouse=True)
 def _roles(db, settings):
-    # Migration 0003 creates the groups, but a transactional test's flush removes them.
+    # Migration exports 0002_roles creates the groups; a transactional test's flush removes them.
     sync_roles()
     # scrypt is deliberately slow; tests create many accounts.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -11,7 +11,8 @@ from django.urls import reverse
 from statements.models import AuditEvent, StaffRole
 from statements.staff import audit
 from statements.staff.accounts import staff_invite
-from statements.staff.services import signature_moderate, statement_signing_set
+from statements.staff.services.moderation import signature_moderate
+from statements.staff.services.signing import statement_signing_set
 
 
 def _log(client) -> str:

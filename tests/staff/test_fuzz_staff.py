@@ -12,8 +12,10 @@ from django.urls import reverse
 from django.urls.converters import UUIDConverter
 from django.utils import timezone
 
-from statements.models import InvalidationRun, SignatoryExport, StaffInvitation
-from statements.staff.services import InvalidationConditions, invalidation_prepare
+from exports.models import SignatoryExport
+from statements.models import InvalidationRun, StaffInvitation
+from statements.staff.selectors import InvalidationConditions
+from statements.staff.services.invalidation import invalidation_prepare
 from tests.staff.test_access import PUBLIC_URLS, _walk
 
 # Every parameter name the staff area reads, and a few it does not.

@@ -8,17 +8,16 @@ from django.utils import timezone
 
 from statements import counters
 from statements.models import AuditEvent, InvalidationRun, Signature
-from statements.staff import services
-from statements.staff.services import (
-    InvalidationConditions,
-    NoConditions,
+from statements.staff.jobs import invalidation as invalidation_jobs
+from statements.staff.jobs.invalidation import invalidation_process
+from statements.staff.selectors import InvalidationConditions, NoConditions, invalidation_matches
+from statements.staff.services.invalidation import (
     invalidation_cancel,
-    invalidation_matches,
     invalidation_prepare,
-    invalidation_process,
+    invalidation_revert,
     invalidation_start,
-    signature_moderate,
 )
+from statements.staff.services.moderation import signature_moderate
 from statements.staff.tasks import invalidation_execute
 from tests.factories import OrganisationFactory, SignatureFactory
 
@@ -132,14 +131,14 @@ def test_a_run_can_be_cancelled_between_chunks(organiser, spam, monkeypatch):
         conditions=InvalidationConditions(email_domain="spam.example"), actor=organiser
     )
     invalidation_start(run_id=run.pk, actor=organiser)
-    real_chunk = services._invalidate_chunk
+    real_chunk = invalidation_jobs._invalidate_chunk
 
     def chunk_then_cancel(*args):
         changed = real_chunk(*args)
         assert invalidation_cancel(run_id=run.pk, actor=organiser)
         return changed
 
-    monkeypatch.setattr(services, "_invalidate_chunk", chunk_then_cancel)
+    monkeypatch.setattr(invalidation_jobs, "_invalidate_chunk", chunk_then_cancel)
     assert invalidation_process(run_id=run.pk, chunk_size=2) is True
     run.refresh_from_db()
     assert run.state == RunState.CANCELLED
@@ -181,7 +180,7 @@ def test_a_crashed_run_is_marked_failed(organiser, spam, monkeypatch):
     def broken(*args):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(services, "_invalidate_chunk", broken)
+    monkeypatch.setattr(invalidation_jobs, "_invalidate_chunk", broken)
     with pytest.raises(RuntimeError):
         invalidation_execute.delay(run.pk)
     run.refresh_from_db()
@@ -225,7 +224,7 @@ def test_revert_restores_every_state_and_count(
     restores = AuditEvent.objects.filter(action="invalidation.restore", data__run=run.pk)
     assert restores.count() == 5 and {e.actor for e in restores} == {organiser}
     # Reverting twice restores nothing more.
-    assert services.invalidation_revert(run_id=run.pk, actor=organiser) is False
+    assert invalidation_revert(run_id=run.pk, actor=organiser) is False
 
 
 def test_moderators_cannot_invalidate(moderator_client):

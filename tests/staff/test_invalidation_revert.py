@@ -6,11 +6,11 @@ from django.urls import reverse
 from statements import counters
 from statements.models import AuditEvent, InvalidationRun, Signature
 from statements.staff import tasks
-from statements.staff.services import (
-    InvalidationConditions,
+from statements.staff.jobs.invalidation import invalidation_revert_process
+from statements.staff.selectors import InvalidationConditions
+from statements.staff.services.invalidation import (
     invalidation_prepare,
     invalidation_revert,
-    invalidation_revert_process,
     invalidation_start,
 )
 from tests.factories import SignatureFactory
@@ -45,7 +45,7 @@ def test_a_revert_goes_a_bounded_slice_at_a_time_and_queues_the_next(
         slices.append((kwargs["after"], progress.restored))
         return progress
 
-    monkeypatch.setattr("statements.staff.services.invalidation_revert_process", counting)
+    monkeypatch.setattr(tasks, "invalidation_revert_process", counting)
     with django_capture_on_commit_callbacks(execute=True):
         assert invalidation_revert(run_id=run.pk, actor=organiser)
     # 23 signatures, 5 a chunk, 2 chunks a task: three tasks, each going on from the last.

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from statements import counters
 from statements.models import AuditEvent, Signature
-from statements.staff.services import (
+from statements.staff.services.moderation import (
     ModerationRefused,
     signature_moderate,
     signatures_moderate,

@@ -164,9 +164,11 @@ def test_organisation_field_errors(client, statement, field, value, message):
     response = sign(client, {**ORGANISATION, field: value})
     assert response.status_code == 400
     assert message in " ".join(response.context["form"].errors[field.split("-", 1)[1]])
-    assert 'value="Sindicato de Trabajadores Petroleros"' in response.content.decode() or (
-        field == "organisation-organisation_name"
-    )
+    # The form comes back filled in with what was sent.
+    page = response.content.decode()
+    assert 'value="contacto@sindicato.example.org"' in page
+    if field != "organisation-organisation_name":
+        assert 'value="Sindicato de Trabajadores Petroleros"' in page
     assert Signature.objects.count() == 0
 
 
@@ -281,7 +283,7 @@ def test_closed_statement_refuses_signatures(client, statement):
     response = sign(client, INDIVIDUAL)
     assert response.status_code == 403
     assert Signature.objects.count() == 0
-    assert b'value="aigerim@example.org"' in response.content or b"closed" in response.content
+    assert "Signing is closed for this statement." in response.content.decode()
 
 
 def test_get_never_confirms(client, signed):
@@ -416,9 +418,3 @@ def test_statement_page_shows_counts_and_the_form(client, statement):
     assert 'name="individual-full_name"' in body
     organisation_form = client.get("/en/?as=organisation")
     assert 'name="organisation-organisation_name"' in organisation_form.content.decode()
-
-
-def test_statement_page_query_count_is_pinned(client, statement, django_assert_max_num_queries):
-    client.get("/en/")  # warm the counts cache
-    with django_assert_max_num_queries(5):
-        assert client.get("/en/").status_code == 200

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 
 from statements.models import Signature
-from statements.staff.services import signature_moderate
+from statements.staff.services.moderation import signature_moderate
 from tests.statements.test_signing import INDIVIDUAL, links, path_of, sign
 
 State = Signature.State
