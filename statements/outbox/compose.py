@@ -260,10 +260,11 @@ def _update_message(email: Email, templates: dict) -> FastEmailMessage:
         )
     url = tokens.make_token(signature, tokens.UNSUBSCRIBE).join(template.unsubscribe)
     subject, text, html = template.fill({"unsubscribe_url": url})
-    message = FastEmailMessage.build(subject, text, html, to=signature.email)
+    message = FastEmailMessage.build(
+        subject, text, html, to=signature.email, language=email.language
+    )
     # RFC 8058: mail programs show an "Unsubscribe" button that POSTs to this https address.
-    message.extra_headers = {
-        "List-Unsubscribe": f"<{url}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    message.extra_headers.update(
+        {"List-Unsubscribe": f"<{url}>", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    )
     return message

@@ -70,6 +70,8 @@ def test_an_update_reaches_those_who_asked_in_their_language(
         assert header.startswith("<https://petition.example.org/")
         assert "/updates/stop/" in header and header[1:-1] in message.body
         assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        # ...beside the headers every email of the site carries.
+        assert message.extra_headers["Auto-Submitted"] == "auto-generated"
     assert "/kk/updates/stop/" in kazakh.extra_headers["List-Unsubscribe"]
     update.refresh_from_db()
     assert update.state == "sent" and update.recipient_count == 2
