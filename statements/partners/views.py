@@ -9,11 +9,11 @@ from django.utils.html import escape
 from django.utils.translation import get_language_info
 from django.views.decorators.http import require_GET
 
+from accounts.access import staff_required
 from statements.languages import site_languages
 from statements.models import Statement
 from statements.partners.models import Partner
 from statements.partners.selectors import signatures_by_referrer
-from statements.staff.access import staff_required
 
 EMBED_HEIGHT = 760
 

@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from accounts.models import StaffRole
 from statements import selectors
 from statements.content import load_all
-from statements.models import Partner, Signature, StaffRole, Statement
+from statements.models import Partner, Signature, Statement
 from statements.opendata.services import history_refresh
+from tests.accounts.helpers import make_user
 from tests.e2e.test_journey import AXE, Watcher, _link, _sign_in
-from tests.staff.helpers import make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
