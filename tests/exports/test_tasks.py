@@ -41,7 +41,8 @@ def test_the_build_task_runs_on_its_own_queue():
 def test_the_outbox_hands_builds_to_this_task_by_its_name():
     from statements.outbox.tasks import EXPORT_BUILD_TASK
 
-    assert celery_app.tasks[EXPORT_BUILD_TASK] is tasks.export_build
+    assert EXPORT_BUILD_TASK == tasks.export_build.name
+    assert celery_app.tasks[EXPORT_BUILD_TASK].run.__code__ is tasks.export_build.run.__code__
 
 
 def test_expiry_runs_periodically():
