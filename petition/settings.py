@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "accounts",
     "statements",
     "statements.outbox",
     "exports",
@@ -406,6 +407,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Staff accounts, signed in by email address (accounts/models.py).
+AUTH_USER_MODEL = "accounts.User"
+
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -414,17 +418,18 @@ AUTHENTICATION_BACKENDS = [
 # --- Staff accounts (django-allauth) --------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+# The user model has no username: the email address is the identifier (USERNAME_FIELD).
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
-ACCOUNT_ADAPTER = "statements.staff.adapter.StaffAccountAdapter"
+ACCOUNT_ADAPTER = "accounts.adapter.StaffAccountAdapter"
 # A staff account keeps the one address it was invited with: a further address is how one
-# account could claim an invitation meant for another (statements/staff/accounts.py).
+# account could claim an invitation meant for another (accounts/services.py).
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1
 # Sign-up is closed: nothing to invite an unknown address to, and no reason to let anyone make
 # the site email any address. The reset page answers the same either way.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
-ACCOUNT_FORMS = {"add_email": "statements.staff.allauth_forms.StaffAddEmailForm"}
+ACCOUNT_FORMS = {"add_email": "accounts.allauth_forms.StaffAddEmailForm"}
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
@@ -451,8 +456,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # a later session can only make new ones.
 MFA_RECOVERY_CODES_SHOW_ONCE = True
 # TOTP cannot be switched off while STAFF_REQUIRE_MFA holds, and never with the password alone.
-MFA_ADAPTER = "statements.staff.adapter.StaffMFAAdapter"
-MFA_FORMS = {"deactivate_totp": "statements.staff.allauth_forms.StaffDeactivateTOTPForm"}
+MFA_ADAPTER = "accounts.adapter.StaffMFAAdapter"
+MFA_FORMS = {"deactivate_totp": "accounts.allauth_forms.StaffDeactivateTOTPForm"}
 MFA_TOTP_ISSUER = "Solidarity petition"
 # Accept the previous and next 30-second code too: phones' clocks drift.
 MFA_TOTP_TOLERANCE = 1

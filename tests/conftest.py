@@ -69,6 +69,19 @@ def statement(db) -> Statement:
     return Statement.objects.get(slug="kazakhstan-2022")
 
 
+@pytest.fixture
+def pending_org(statement):
+    """An organisation that confirmed its email and waits for a moderator."""
+    return OrganisationFactory(
+        statement=statement,
+        state=Signature.State.AWAITING_MODERATION,
+        decided_at=None,
+        organisation_name="Almaty Teachers' Union",
+        email="contact@teachers.example.kz",
+        language="en",
+    )
+
+
 # --- Real services: Redis broker, SMTP sink, Celery worker ------------------------------------
 
 

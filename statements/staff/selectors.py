@@ -1,11 +1,10 @@
-"""Reads for the staff area: the moderation queue, the dashboard, the statements, invitations,
-invalidation runs and the audit log. Nothing here writes."""
+"""Reads for the staff area: the moderation queue, the dashboard, the statements, invalidation
+runs and the audit log. Nothing here writes."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import StrIndex, Substr, TruncDate
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -14,12 +13,10 @@ from statements.models import (
     AuditEvent,
     InvalidationRun,
     Signature,
-    StaffInvitation,
     Statement,
     StatementTranslation,
 )
 from statements.normalise import email_key
-from statements.staff.access import ROLE_GROUPS
 from statements.staff.rules import FRAUD_MARKABLE
 
 State = Signature.State
@@ -321,33 +318,6 @@ def statements() -> QuerySet[Statement]:
 
 def statements_with_texts() -> QuerySet[Statement]:
     return Statement.objects.prefetch_related("translations")
-
-
-# --- Staff and invitations ----------------------------------------------------------------
-
-
-def staff_members() -> QuerySet:
-    """Active accounts that hold a staff role, by address."""
-    return (
-        get_user_model()
-        .objects.filter(groups__name__in=ROLE_GROUPS.values(), is_active=True)
-        .prefetch_related(Prefetch("groups"))
-        .distinct()
-        .order_by("email")
-    )
-
-
-def invitations_pending() -> QuerySet[StaffInvitation]:
-    return StaffInvitation.objects.filter(
-        accepted_at__isnull=True, expires_at__gt=timezone.now()
-    ).select_related("invited_by")
-
-
-def invitations_settled() -> QuerySet[StaffInvitation]:
-    """Invitations accepted or expired."""
-    return StaffInvitation.objects.exclude(
-        accepted_at__isnull=True, expires_at__gt=timezone.now()
-    ).select_related("invited_by", "accepted_user")
 
 
 # --- Audit log ----------------------------------------------------------------------------

@@ -5,10 +5,10 @@ from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 from django.urls import reverse
 
+from accounts.adapter import StaffAccountAdapter
 from statements.http import client_ip
 from statements.models import AuditEvent
-from statements.staff.adapter import StaffAccountAdapter
-from tests.staff.helpers import PASSWORD, totp_code
+from tests.accounts.helpers import PASSWORD, totp_code
 
 
 def _sign_in(client, email, password=PASSWORD, **headers):
