@@ -7,4 +7,6 @@ class StatementsConfig(AppConfig):
     verbose_name = _("Statements and signatures")
 
     def ready(self) -> None:
-        from statements import signals  # noqa: F401  (registers the receivers)
+        # Registers the receivers: the statement's row follows its texts (signals), and the
+        # public lists follow public_set_changed (public_lists).
+        from statements import public_lists, signals  # noqa: F401

@@ -1,4 +1,11 @@
-"""A statement's row changes whenever its words do.
+"""Signals of the statements app, and the receivers that keep what is derived in step.
+
+`public_set_changed` is sent after commit whenever the set of signatures the public sees for a
+statement changed (a confirmation, a moderation decision, a withdrawal, an invalidation and
+its undoing): the moments the public counts change. The public lists listen to it
+(statements/public_lists.py), so the counters need not know about them.
+
+A statement's row changes whenever its words do.
 
 The pages keep a statement's rendered text per version of the statement row (`updated_at`,
 in selectors.statement_text_cached and the page's fragment cache). Its texts and demands are
@@ -9,10 +16,13 @@ expire (PAGE_CACHE_SECONDS), not when the fragment cache would let it go.
 """
 
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.utils import timezone
 
 from statements.models import Demand, DemandTranslation, Statement, StatementTranslation
+
+# Keyword argument: statement_id.
+public_set_changed = Signal()
 
 
 def _touch(statement_id: int | None) -> None:

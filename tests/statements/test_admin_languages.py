@@ -10,10 +10,10 @@ from html.parser import HTMLParser
 import pytest
 from django.test import Client
 from django.urls import reverse
+from statements.staff.roles import sync_roles
 
 from statements import selectors
 from statements.models import Demand, DemandTranslation, StatementTranslation
-from statements.staff.roles import sync_roles
 from tests.staff.helpers import make_user
 
 GERMAN_DEMANDS = [
