@@ -158,13 +158,19 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's RedisCache, sharing one client per pool and incrementing in one round
-            # trip: see petition/cache.py.
-            "BACKEND": "petition.cache.RedisCache",
+            # django-redis: one connection pool per process, a client kept per thread, incr
+            # in one round trip that keeps the key's expiry. Its client here answers from
+            # memory while Redis is unreachable (allauth's sign-in limits and spent TOTP
+            # codes live in this cache): see petition/cache_fallback.py.
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": cache_url(REDIS_URL, env_int("REDIS_CACHE_DB", 1)),
             "KEY_PREFIX": "petition",
             "TIMEOUT": 300,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {
+                "CLIENT_CLASS": "petition.cache_fallback.MemoryFallbackClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
         }
     }
 else:
@@ -182,15 +188,11 @@ CACHES["fragments"] = {
     "TIMEOUT": 3600,
 }
 
-SILENCED_SYSTEM_CHECKS = [
-    # django-ratelimit only lists django-redis as supported; Django's own RedisCache has the
-    # atomic add/incr it needs (django-ratelimit issue #283).
-    "django_ratelimit.W001",
-]
+SILENCED_SYSTEM_CHECKS = []
 if not REDIS_URL:
     # The embedded default runs one process, where the local-memory cache is shared by every
-    # request; production always sets REDIS_URL.
-    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+    # request; production always sets REDIS_URL (django-redis, which django-ratelimit supports).
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"

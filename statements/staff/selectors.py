@@ -156,17 +156,17 @@ def signatures_per_day(
     ]
 
 
+def _most_frequent(rows: QuerySet, field: str, limit: int) -> list[tuple[str, int]]:
+    """The `limit` values of `field` most frequent in `rows`, with their counts (ties in the
+    value's order)."""
+    counted = rows.values(field).annotate(n=Count("id")).order_by("-n", field)[:limit]
+    return [(row[field], row["n"]) for row in counted]
+
+
 def top_countries(*, statement_id: int | None = None, limit: int = 10) -> list[tuple[str, int]]:
     """Countries with the most publicly counted signatures."""
-    rows = (
-        _scoped(statement_id)
-        .filter(state__in=Signature.PUBLIC_STATES)
-        .exclude(country="")
-        .values("country")
-        .annotate(n=Count("id"))
-        .order_by("-n", "country")[:limit]
-    )
-    return [(row["country"], row["n"]) for row in rows]
+    rows = _scoped(statement_id).filter(state__in=Signature.PUBLIC_STATES).exclude(country="")
+    return _most_frequent(rows, "country", limit)
 
 
 def trending_domains(
@@ -175,30 +175,15 @@ def trending_domains(
     """Email domains with the most signatures since `since`: a burst from one domain is the
     usual sign of a scripted attack."""
     domain = Substr("email_key", StrIndex("email_key", Value("@")) + 1)
-    rows = (
-        _scoped(statement_id)
-        .filter(created_at__gte=since)
-        .exclude(email_key="")
-        .annotate(domain=domain)
-        .values("domain")
-        .annotate(n=Count("id"))
-        .order_by("-n", "domain")[:limit]
-    )
-    return [(row["domain"], row["n"]) for row in rows]
+    rows = _scoped(statement_id).filter(created_at__gte=since).exclude(email_key="")
+    return _most_frequent(rows.annotate(domain=domain), "domain", limit)
 
 
 def trending_ip_hashes(
     *, since: datetime, statement_id: int | None = None, limit: int = 10
 ) -> list[tuple[str, int]]:
-    rows = (
-        _scoped(statement_id)
-        .filter(created_at__gte=since)
-        .exclude(ip_hash="")
-        .values("ip_hash")
-        .annotate(n=Count("id"))
-        .order_by("-n", "ip_hash")[:limit]
-    )
-    return [(row["ip_hash"], row["n"]) for row in rows]
+    rows = _scoped(statement_id).filter(created_at__gte=since).exclude(ip_hash="")
+    return _most_frequent(rows, "ip_hash", limit)
 
 
 # --- Moderation and invalidation -----------------------------------------------------------
