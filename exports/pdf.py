@@ -195,7 +195,7 @@ def list_content(
         title=text.text.title,
         link=statement_link(export, text.language),
         demands_intro=text.text.demands_intro,
-        demands=list(text.demands),
+        demands=[demand.text for demand in text.demands],
         organisations=_group(org_rows),
         individuals=_group(person_rows),
         as_of=as_of,

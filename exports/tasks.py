@@ -10,7 +10,11 @@ import logging
 from celery import shared_task
 from celery.contrib.django.task import DjangoTask
 
+from exports.services import export_build as build
+from exports.services import export_fail
+from exports.services import exports_expire as expire
 from ops.routers import replica_reads
+from statements.outbox.relay import handoff_start
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +24,6 @@ class ExportTask(DjangoTask):
         """Whatever escaped the service (the database went away while recording a failure,
         the hard time limit): mark the export failed and tell the organiser, if still
         possible."""
-        from exports.services import export_fail
-
         export_id = args[0] if args else kwargs.get("export_id")
         logger.error("export task %s for %s failed: %s", task_id, export_id, type(exc).__name__)
         if export_id:
@@ -35,9 +37,6 @@ class ExportTask(DjangoTask):
 def export_build(self, export_id: str, handoff: str | None = None) -> None:
     """Handed over by the outbox relay with the claim of its hand-off: a delivery whose export
     was handed over again meanwhile (its message was presumed lost) does nothing."""
-    from exports.services import export_build as build
-    from statements.outbox.relay import handoff_start
-
     if not handoff_start(export_id=export_id, claim=handoff):
         logger.info("export %s was handed over again; this delivery is stale", export_id)
         return
@@ -49,6 +48,4 @@ def export_build(self, export_id: str, handoff: str | None = None) -> None:
 @shared_task(acks_late=True)
 def exports_expire() -> dict:
     """Periodic: delete expired export files and give up on exports whose worker was lost."""
-    from exports.services import exports_expire as expire
-
     return expire()

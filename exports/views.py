@@ -15,12 +15,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 from django_countries import countries
 
+from accounts.access import staff_required
 from exports import services
 from exports.forms import ExportRequestForm
 from exports.models import SignatoryExport
 from exports.selectors import ExportFilters
 from statements.models import Signature, Statement
-from statements.staff.access import staff_required
 from statements.staff.selectors import statement_titles
 
 PERMISSION = "exports.export_signatories"

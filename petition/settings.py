@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "accounts",
     "statements",
     "statements.outbox",
     "exports",
@@ -157,13 +158,19 @@ REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            # Django's RedisCache, sharing one client per pool and incrementing in one round
-            # trip: see petition/cache.py.
-            "BACKEND": "petition.cache.RedisCache",
+            # django-redis: one connection pool per process, a client kept per thread, incr
+            # in one round trip that keeps the key's expiry. Its client here answers from
+            # memory while Redis is unreachable (allauth's sign-in limits and spent TOTP
+            # codes live in this cache): see petition/cache_fallback.py.
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": cache_url(REDIS_URL, env_int("REDIS_CACHE_DB", 1)),
             "KEY_PREFIX": "petition",
             "TIMEOUT": 300,
-            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "OPTIONS": {
+                "CLIENT_CLASS": "petition.cache_fallback.MemoryFallbackClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+            },
         }
     }
 else:
@@ -181,15 +188,11 @@ CACHES["fragments"] = {
     "TIMEOUT": 3600,
 }
 
-SILENCED_SYSTEM_CHECKS = [
-    # django-ratelimit only lists django-redis as supported; Django's own RedisCache has the
-    # atomic add/incr it needs (django-ratelimit issue #283).
-    "django_ratelimit.W001",
-]
+SILENCED_SYSTEM_CHECKS = []
 if not REDIS_URL:
     # The embedded default runs one process, where the local-memory cache is shared by every
-    # request; production always sets REDIS_URL.
-    SILENCED_SYSTEM_CHECKS.append("django_ratelimit.E003")
+    # request; production always sets REDIS_URL (django-redis, which django-ratelimit supports).
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = REDIS_URL or "memory://"
@@ -404,6 +407,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# Staff accounts, signed in by email address (accounts/models.py).
+AUTH_USER_MODEL = "accounts.User"
+
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
@@ -412,17 +418,18 @@ AUTHENTICATION_BACKENDS = [
 # --- Staff accounts (django-allauth) --------------------------------------------------------
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_USER_MODEL_USERNAME_FIELD = "username"
+# The user model has no username: the email address is the identifier (USERNAME_FIELD).
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
-ACCOUNT_ADAPTER = "statements.staff.adapter.StaffAccountAdapter"
+ACCOUNT_ADAPTER = "accounts.adapter.StaffAccountAdapter"
 # A staff account keeps the one address it was invited with: a further address is how one
-# account could claim an invitation meant for another (statements/staff/accounts.py).
+# account could claim an invitation meant for another (accounts/services.py).
 ACCOUNT_MAX_EMAIL_ADDRESSES = 1
 # Sign-up is closed: nothing to invite an unknown address to, and no reason to let anyone make
 # the site email any address. The reset page answers the same either way.
 ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
-ACCOUNT_FORMS = {"add_email": "statements.staff.allauth_forms.StaffAddEmailForm"}
+ACCOUNT_FORMS = {"add_email": "accounts.allauth_forms.StaffAddEmailForm"}
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if HTTPS else "http"
@@ -449,8 +456,8 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 # a later session can only make new ones.
 MFA_RECOVERY_CODES_SHOW_ONCE = True
 # TOTP cannot be switched off while STAFF_REQUIRE_MFA holds, and never with the password alone.
-MFA_ADAPTER = "statements.staff.adapter.StaffMFAAdapter"
-MFA_FORMS = {"deactivate_totp": "statements.staff.allauth_forms.StaffDeactivateTOTPForm"}
+MFA_ADAPTER = "accounts.adapter.StaffMFAAdapter"
+MFA_FORMS = {"deactivate_totp": "accounts.allauth_forms.StaffDeactivateTOTPForm"}
 MFA_TOTP_ISSUER = "Solidarity petition"
 # Accept the previous and next 30-second code too: phones' clocks drift.
 MFA_TOTP_TOLERANCE = 1

@@ -2,9 +2,9 @@ from django.conf.urls.i18n import i18n_patterns
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.admin_site import secure_admin
 from ops import health, metrics
 from statements.seo import robots_txt, sitemap
-from statements.staff.admin_site import secure_admin
 from statements.urls import api_urlpatterns
 
 urlpatterns = [

@@ -6,6 +6,7 @@ addresses in the list, so a glance over someone's shoulder reveals nothing.
 
 from django.contrib import admin
 
+from statements.content import TEXT_FIELDS
 from statements.models import (
     AuditEvent,
     Demand,
@@ -20,17 +21,9 @@ from statements.models import (
 class StatementTranslationInline(admin.StackedInline):
     model = StatementTranslation
     extra = 0
-    fields = [
-        "language",
-        "is_original",
-        "translation_note",
-        "title",
-        "body",
-        "slogans",
-        "demands_intro",
-        "signed_by",
-        "date_line",
-    ]
+    # The texts load_statement reads from the repository's files, so that what an organiser
+    # edits here is what it compares before overwriting.
+    fields = ["language", *TEXT_FIELDS]
 
 
 class DemandInline(admin.TabularInline):

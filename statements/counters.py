@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Count
 
 from statements.models import Signature
+from statements.signals import public_set_changed
 
 logger = logging.getLogger(__name__)
 
@@ -91,11 +92,5 @@ def _bump(statement_id: int, kind: str, delta: int) -> None:
 
 def bump_on_commit(statement_id: int, kind: str, delta: int) -> None:
     transaction.on_commit(lambda: _bump(statement_id, kind, delta))
-    # The public lists show the same set of signatures: they are rebuilt too.
-    transaction.on_commit(lambda: _lists_changed(statement_id))
-
-
-def _lists_changed(statement_id: int) -> None:
-    from statements.public_lists import lists_changed
-
-    lists_changed(statement_id)
+    # What else shows the same set of signatures (the public lists) follows.
+    transaction.on_commit(lambda: public_set_changed.send(sender=None, statement_id=statement_id))

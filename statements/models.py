@@ -429,41 +429,6 @@ class AuditEvent(models.Model):
         return f"{self.action} {self.from_state}→{self.to_state}"
 
 
-class StaffRole(models.TextChoices):
-    ORGANISER = "organiser", _("Organiser")
-    MODERATOR = "moderator", _("Moderator")
-
-
-class StaffInvitation(models.Model):
-    """An invitation to join the staff; the emailed token is stored only as a hash."""
-
-    email = models.EmailField(_("email"))
-    role = models.CharField(_("role"), max_length=20, choices=StaffRole.choices)
-    token_hash = models.CharField(max_length=64, unique=True, editable=False)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
-    accepted_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="+",
-    )
-
-    class Meta:
-        verbose_name = _("staff invitation")
-        verbose_name_plural = _("staff invitations")
-        ordering = ["-created_at"]
-        permissions = [("invite_staff", _("Can invite staff"))]
-
-    def __str__(self) -> str:
-        return f"{self.email} ({self.role})"
-
-
 class InvalidationRun(models.Model):
     """A bulk invalidation chosen by conditions, dry-run counted, run in the background,
     cancellable and reversible. Each changed signature gets an audit event naming the run."""

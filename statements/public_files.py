@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from django.conf import settings
+from django.core.cache import cache
 
 from statements import selectors
 from statements.models import Statement
@@ -45,6 +46,36 @@ ROWS_PER_WRITE = 2000
 # Fast enough to keep up with a rebuild a minute; most of the gain of level 9 at a third of
 # its time.
 GZIP_LEVEL = 6
+
+
+def _pending_key(statement_id: int) -> str:
+    return f"public-lists:pending:{statement_id}"
+
+
+def built_key(statement_id: int) -> str:
+    return f"public-lists:built:{statement_id}"
+
+
+def claim_build(statement_id: int) -> int | None:
+    """Hold the statement's next build: the countdown to queue it with (it runs
+    PUBLIC_LISTS_SECONDS after the previous build at the earliest), or None when a build is
+    already queued. Raises if the cache cannot be reached."""
+    interval = settings.PUBLIC_LISTS_SECONDS
+    # Held until the queued build starts (it removes it); the timeout only frees it if that
+    # build was lost.
+    if not cache.add(_pending_key(statement_id), 1, interval * 3):
+        return None
+    built = cache.get(built_key(statement_id))
+    return 0 if built is None else max(0, round(built + interval - time.time()))
+
+
+def build_started(statement_id: int) -> None:
+    """A build begins: changes from now on queue the next one."""
+    try:
+        cache.set(built_key(statement_id), time.time(), 24 * 3600)
+        cache.delete(_pending_key(statement_id))
+    except Exception:
+        logger.warning("cache unavailable while building the public lists")
 
 
 def list_path(slug: str, language: str, format: str) -> Path:

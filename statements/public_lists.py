@@ -14,10 +14,9 @@ list not built yet is queued, and answered with a 503 that asks to come back sho
 
 import logging
 import os
-import time
 
 from django.conf import settings
-from django.core.cache import cache
+from django.dispatch import receiver
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import http_date
@@ -27,47 +26,26 @@ from django.views.decorators.http import require_safe
 from ops.routers import reads_from_replica
 from statements import selectors
 from statements.caching import shared
-from statements.public_files import list_path
+from statements.public_files import claim_build, list_path
+from statements.signals import public_set_changed
+from statements.tasks import public_lists_build
 
 logger = logging.getLogger(__name__)
 
 CONTENT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
-def _pending_key(statement_id: int) -> str:
-    return f"public-lists:pending:{statement_id}"
-
-
-def built_key(statement_id: int) -> str:
-    return f"public-lists:built:{statement_id}"
-
-
-def lists_changed(statement_id: int) -> None:
-    """Queue a build of the statement's public lists, unless one is already queued: it runs
-    PUBLIC_LISTS_SECONDS after the previous build at the earliest. Called after commit."""
-    interval = settings.PUBLIC_LISTS_SECONDS
+@receiver(public_set_changed)
+def lists_changed(sender=None, *, statement_id: int, **kwargs) -> None:
+    """Queue a build of the statement's public lists, unless one is already queued (see
+    public_files.claim_build). Runs after commit, whenever the public set changed."""
     try:
-        # Held until the queued build starts (it removes it); the timeout only frees it if
-        # that build was lost.
-        if not cache.add(_pending_key(statement_id), 1, interval * 3):
-            return
-        built = cache.get(built_key(statement_id))
-        delay = 0 if built is None else max(0, round(built + interval - time.time()))
-        from statements.tasks import public_lists_build
-
-        public_lists_build.apply_async((statement_id,), countdown=delay)
+        delay = claim_build(statement_id)
+        if delay is not None:
+            public_lists_build.apply_async((statement_id,), countdown=delay)
     except Exception:
         # The periodic refresh builds it later; the change itself is committed.
         logger.warning("could not queue a build of the public lists of statement %d", statement_id)
-
-
-def build_started(statement_id: int) -> None:
-    """A build begins: changes from now on queue the next one."""
-    try:
-        cache.set(built_key(statement_id), time.time(), 24 * 3600)
-        cache.delete(_pending_key(statement_id))
-    except Exception:
-        logger.warning("cache unavailable while building the public lists")
 
 
 def _serve(request: HttpRequest, slug: str, format: str) -> HttpResponse:
@@ -75,7 +53,7 @@ def _serve(request: HttpRequest, slug: str, format: str) -> HttpResponse:
     path = list_path(statement.slug, get_language(), format)
     if not path.exists():
         # Built in the request only where tasks run in-process (the embedded default).
-        lists_changed(statement.pk)
+        lists_changed(statement_id=statement.pk)
     try:
         handle = path.open("rb")
     except FileNotFoundError:

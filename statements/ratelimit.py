@@ -9,8 +9,9 @@ does not add a connection timeout to every sign POST. Keys hold a hash of the co
 (a client's address bucket, a normalised email), never the value itself.
 
 The site owns this limiter outright (django-ratelimit's helpers are private): it counts
-through redis-py where the cache is Redis, and through Django's cache API otherwise (the
-embedded default's local-memory cache).
+on the cache's own Redis connection where the cache is django-redis (its documented raw
+access, `get_redis_connection`), and through Django's cache API otherwise (the embedded
+default's local-memory cache).
 """
 
 import hashlib
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 import redis
 from django.conf import settings
 from django.core.cache import caches
+from django_redis import get_redis_connection
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +99,7 @@ class _Local:
 
 
 _local = _Local()
-_clients: dict[str, tuple[redis.Redis, object]] = {}
+_script = None
 _down_until = 0.0
 
 
@@ -108,25 +110,20 @@ def reset() -> None:
     _down_until = 0.0
 
 
-def _redis_location() -> str | None:
-    config = settings.CACHES.get(settings.RATELIMIT_USE_CACHE, {})
-    if "redis" not in config.get("BACKEND", "").lower():
+def _redis() -> redis.Redis | None:
+    """The cache's Redis connection, or None where the cache is not django-redis."""
+    try:
+        return get_redis_connection(settings.RATELIMIT_USE_CACHE)
+    except NotImplementedError:
         return None
-    location = config["LOCATION"]
-    return location[0] if isinstance(location, (list, tuple)) else location
 
 
-def _redis(location: str):
-    found = _clients.get(location)
-    if found is None:
-        options = settings.CACHES[settings.RATELIMIT_USE_CACHE].get("OPTIONS", {})
-        client = redis.Redis.from_url(
-            location,
-            socket_connect_timeout=options.get("socket_connect_timeout", 1),
-            socket_timeout=options.get("socket_timeout", 1),
-        )
-        found = _clients[location] = (client, client.register_script(_COUNT))
-    return found[1]
+def _count_on(connection: redis.Redis, keys, periods, limits, always) -> list[int]:
+    global _script
+    if _script is None:
+        _script = connection.register_script(_COUNT)
+    args = [value for pair in zip(periods, limits, strict=True) for value in pair]
+    return _script(keys=keys, args=[*args, always], client=connection)
 
 
 def _cache_count(keys, periods, limits, always):
@@ -160,15 +157,14 @@ def over_limits(budgets: list[Budget], then: list[Budget] = ()) -> bool:
         periods.append(period)
         limits.append(limit)
     always = len(budgets)
-    location = _redis_location()
-    if location is None:
+    connection = _redis()
+    if connection is None:
         counts = _cache_count(keys, periods, limits, always)
     elif time.monotonic() < _down_until:
         counts = _local.count(keys, periods, limits, always)
     else:
         try:
-            args = [value for pair in zip(periods, limits, strict=True) for value in pair]
-            counts = _redis(location)(keys=keys, args=[*args, always])
+            counts = _count_on(connection, keys, periods, limits, always)
         except redis.RedisError:
             _down_until = time.monotonic() + RETRY_SECONDS
             groups = ", ".join(budget.group for budget in [*budgets, *then])

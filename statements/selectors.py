@@ -72,10 +72,19 @@ def _settings_changed(**kwargs) -> None:
 
 
 @dataclass(frozen=True)
+class DemandText:
+    text: str
+    language: str  # the page's, or the original's where the demand has no text in it yet
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
 class StatementText:
     statement: Statement
     text: StatementTranslation
-    demands: list[str]
+    demands: list[DemandText]
     language: str
     available_languages: list[str]
 
@@ -140,13 +149,24 @@ def statement_text(statement: Statement, language: str) -> StatementText:
     chosen = texts.get(language) or texts.get(statement.original_language)
     if chosen is None:
         chosen = next(iter(texts.values()))
-    demand_texts = DemandTranslation.objects.filter(
-        demand__statement=statement, language=chosen.language
-    ).order_by("demand__position")
+    # Each demand in the text's language; one not translated yet (an organiser adds a
+    # language's text first, then each demand's) in the original, marked as such.
+    wanted = list(dict.fromkeys([chosen.language, statement.original_language]))
+    found: dict[int, dict[str, str]] = {}  # by position (in order), then language
+    for position, language, text in (
+        DemandTranslation.objects.filter(demand__statement=statement, language__in=wanted)
+        .order_by("demand__position")
+        .values_list("demand__position", "language", "text")
+    ):
+        found.setdefault(position, {})[language] = text
+    demands = []
+    for texts in found.values():
+        language = next(code for code in wanted if code in texts)
+        demands.append(DemandText(text=texts[language], language=language))
     return StatementText(
         statement=statement,
         text=chosen,
-        demands=[d.text for d in demand_texts],
+        demands=demands,
         language=chosen.language,
         available_languages=sorted(texts),
     )

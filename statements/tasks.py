@@ -7,24 +7,24 @@ Emails are not sent from here: they leave through the outbox (statements/outbox/
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from ops.routers import replica_reads
+from statements import counters, public_files
+from statements.models import Statement
+from statements.opendata.services import history_refresh as refresh_history
+from statements.services import signature_purge_unconfirmed
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
 def signature_purge() -> int:
-    from statements.services import signature_purge_unconfirmed
-
     return signature_purge_unconfirmed()
 
 
 @shared_task(acks_late=True)
 def counts_refresh() -> None:
-    from statements import counters
-    from statements.models import Statement
-
     for statement_id in Statement.objects.values_list("pk", flat=True):
         counters.refresh(statement_id)
 
@@ -32,24 +32,17 @@ def counts_refresh() -> None:
 @shared_task(acks_late=True)
 def history_refresh() -> None:
     """Bring the hourly history of every statement in line with its signatures."""
-    from statements.models import Statement
-    from statements.opendata.services import history_refresh as refresh
-
     for statement_id in Statement.objects.values_list("pk", flat=True):
-        refresh(statement_id=statement_id)
+        refresh_history(statement_id=statement_id)
 
 
 @shared_task(acks_late=True, soft_time_limit=900, time_limit=960)
 def public_lists_build(statement_id: int) -> int:
-    """Write the statement's public lists (queued by public.lists_changed)."""
-    from statements import public_files
-    from statements import public_lists as public
-    from statements.models import Statement
-
+    """Write the statement's public lists (queued by public_lists.lists_changed)."""
     statement = Statement.objects.filter(pk=statement_id).first()
     if statement is None:
         return 0
-    public.build_started(statement_id)
+    public_files.build_started(statement_id)
     # The lists may lag a moment behind, as the page does: their rows may come from a replica.
     with replica_reads():
         return public_files.build(statement)
@@ -59,16 +52,12 @@ def public_lists_build(statement_id: int) -> int:
 def public_lists_refresh() -> list[int]:
     """Periodic: queue the lists that are missing or older than PUBLIC_LISTS_MAX_AGE (a change
     whose build was lost, a name edited in the admin); returns the statements queued."""
-    from django.conf import settings
-
-    from statements import public_files
-    from statements import public_lists as public
-    from statements.models import Statement
-
     queued = []
     for statement in Statement.objects.order_by("pk"):
         age = public_files.age_seconds(statement)
         if age is None or age > settings.PUBLIC_LISTS_MAX_AGE:
-            public.lists_changed(statement.pk)
+            delay = public_files.claim_build(statement.pk)
+            if delay is not None:
+                public_lists_build.apply_async((statement.pk,), countdown=delay)
             queued.append(statement.pk)
     return queued

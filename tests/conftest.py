@@ -69,6 +69,19 @@ def statement(db) -> Statement:
     return Statement.objects.get(slug="kazakhstan-2022")
 
 
+@pytest.fixture
+def pending_org(statement):
+    """An organisation that confirmed its email and waits for a moderator."""
+    return OrganisationFactory(
+        statement=statement,
+        state=Signature.State.AWAITING_MODERATION,
+        decided_at=None,
+        organisation_name="Almaty Teachers' Union",
+        email="contact@teachers.example.kz",
+        language="en",
+    )
+
+
 # --- Real services: Redis broker, SMTP sink, Celery worker ------------------------------------
 
 
@@ -136,6 +149,53 @@ def redis_server_url():
     yield url
     process.terminate()
     process.wait(10)
+
+
+def redis_dbs() -> tuple[int, int]:
+    """The broker and cache databases this run may flush: those REDIS_URL and REDIS_CACHE_DB
+    name on a shared server (runs side by side never flush each other's), else 7 and 8 on the
+    private one."""
+    configured = os.environ.get("REDIS_URL")
+    if not configured:
+        return 7, 8
+    broker = int(urlsplit(configured).path.strip("/") or 0)
+    return broker, int(os.environ.get("REDIS_CACHE_DB", broker + 1))
+
+
+@pytest.fixture
+def redis_cache_db(redis_server_url):
+    """The URL of this run's cache database on a real Redis, empty before and after."""
+    import redis
+
+    url = f"{redis_server_url}/{redis_dbs()[1]}"
+    redis.Redis.from_url(url).flushdb()
+    yield url
+    redis.Redis.from_url(url).flushdb()
+
+
+DEAD_REDIS = "redis://127.0.0.1:1/0"  # no Redis listens there
+
+
+def redis_cache(location: str, *, timeout: float = 0.2, **options) -> dict:
+    """A CACHES entry as production's (petition/settings.py) for another Redis location;
+    `options` override django-redis's OPTIONS (CLIENT_CLASS: the stock client)."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": location,
+        "KEY_PREFIX": "petition",
+        "OPTIONS": {
+            "CLIENT_CLASS": "petition.cache_fallback.MemoryFallbackClient",
+            "SOCKET_CONNECT_TIMEOUT": timeout,
+            "SOCKET_TIMEOUT": timeout,
+            **options,
+        },
+    }
+
+
+@pytest.fixture
+def dead_redis_cache(settings):
+    """The site's own cache, pointed at a port where no Redis listens."""
+    settings.CACHES = {**settings.CACHES, "default": redis_cache(DEAD_REDIS)}
 
 
 def _redis_ping(url: str) -> bool:

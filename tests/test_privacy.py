@@ -2,8 +2,6 @@
 arguments, not in logs."""
 
 import logging
-import os
-from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -11,7 +9,7 @@ from django.test import Client
 
 from statements.models import Signature
 from statements.outbox.tasks import outbox_relay
-from tests.conftest import use_broker
+from tests.conftest import redis_cache, redis_dbs, use_broker
 from tests.statements.test_signing import INDIVIDUAL, SIGN_URL
 
 EMAIL = INDIVIDUAL["individual-email"]
@@ -37,30 +35,16 @@ def _everything_in(db: redis.Redis) -> bytes:
     return b"\n".join(dump)
 
 
-def _redis_dbs() -> tuple[int, int]:
-    """The broker and cache databases this run may flush: those REDIS_URL and REDIS_CACHE_DB
-    name on a shared server (runs side by side never flush each other's), else 7 and 8 on the
-    private one."""
-    configured = os.environ.get("REDIS_URL")
-    if not configured:
-        return 7, 8
-    broker = int(urlsplit(configured).path.strip("/") or 0)
-    return broker, int(os.environ.get("REDIS_CACHE_DB", broker + 1))
-
-
 @pytest.fixture
 def real_redis(transactional_db, redis_server_url, settings):
-    broker_db, cache_db_number = _redis_dbs()
+    broker_db, cache_db_number = redis_dbs()
     broker = redis.Redis.from_url(f"{redis_server_url}/{broker_db}")
     cache_db = redis.Redis.from_url(f"{redis_server_url}/{cache_db_number}")
     broker.flushdb()
     cache_db.flushdb()
     settings.CACHES = {
         **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": f"{redis_server_url}/{cache_db_number}",
-        },
+        "default": redis_cache(f"{redis_server_url}/{cache_db_number}", timeout=1),
     }
     from petition.celery import app
 

@@ -111,7 +111,7 @@ def test_no_open_redirect_through_language_switch(client, statement):
 def test_no_open_redirect_through_login_next(client, statement, django_user_model):
     from allauth.account.models import EmailAddress
 
-    user = django_user_model.objects.create_user("mod", "mod@example.org", "a long passphrase 9")
+    user = django_user_model.objects.create_user("mod@example.org", "a long passphrase 9")
     EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
     response = client.post(
         "/accounts/login/?next=https://evil.example/",

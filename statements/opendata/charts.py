@@ -10,17 +10,9 @@ from datetime import datetime
 
 from django.utils.formats import date_format
 
+from statements.charts import axis_fractions, nice_ceiling
+
 MAX_POINTS = 400
-
-
-def nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2, 5 × 10ⁿ at or above `value`, so the axis reads in round steps."""
-    step = 1
-    while True:
-        for factor in (1, 2, 5):
-            if step * factor >= value:
-                return step * factor
-        step *= 10
 
 
 @dataclass(frozen=True)
@@ -80,8 +72,9 @@ def line_chart(
         coordinates.insert(0, (float(left), coordinates[0][1]))
     line = " ".join(f"{cx},{cy}" for cx, cy in coordinates)
     area = f"{coordinates[0][0]},{bottom} {line} {coordinates[-1][0]},{bottom}"
-    fractions = (0, 0.5, 1) if ceiling % 2 == 0 else (0, 1)
-    ticks = [Tick(y=y(round(ceiling * f)), value=round(ceiling * f)) for f in fractions]
+    ticks = [
+        Tick(y=y(round(ceiling * f)), value=round(ceiling * f)) for f in axis_fractions(ceiling)
+    ]
     fmt = "j M, H:i" if hourly else "j M Y"
     labels = [Label(x=float(left), text=date_format(start, fmt), anchor="start")]
     if end != start:

@@ -9,6 +9,7 @@ from django.db import transaction
 from exports.models import SignatoryExport
 from statements.models import Signature
 from statements.outbox.models import Email, Handoff
+from statements.outbox.tasks import outbox_relay
 
 Kind = Email.Kind
 
@@ -43,6 +44,4 @@ def relay_after_commit() -> None:
 
 
 def _relay_now() -> None:
-    from statements.outbox.tasks import outbox_relay
-
     outbox_relay.apply()

@@ -8,9 +8,13 @@ Its time limits stay far below the broker's visibility timeout.
 
 import logging
 
-from celery import shared_task
+from celery import current_app, shared_task
 
 from statements.outbox import relay, sender
+
+# The exports app's build task, named rather than imported: exports queue their builds through
+# the outbox (exports.services imports it), so the outbox does not import exports' tasks back.
+EXPORT_BUILD_TASK = "exports.tasks.export_build"
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +32,9 @@ def _send_batch(claim: str, ids: list[int]) -> None:
 
 
 def _build_export(export_id: str, claim: str) -> None:
-    from exports.tasks import export_build
-
-    export_build.apply_async((export_id,), {"handoff": claim})
+    current_app.signature(
+        EXPORT_BUILD_TASK, args=(export_id,), kwargs={"handoff": claim}
+    ).apply_async()
 
 
 # Not acknowledged late: a tick lost with its worker is simply the next tick.

@@ -8,11 +8,11 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.access import staff_required
 from statements.paper import services
 from statements.paper.forms import UploadForm
 from statements.paper.models import PaperImport
 from statements.paper.reading import COLUMNS
-from statements.staff.access import staff_required
 
 IMPORT = "statements.import_paper"
 

@@ -10,7 +10,8 @@ a sentence, its data as "name: value" pairs.
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from statements.models import AuditEvent, Signature, StaffRole
+from accounts.models import StaffRole
+from statements.models import AuditEvent, Signature
 
 # What each code is called in the log's filter, in the order shown there.
 ACTION_NAMES = {

@@ -16,6 +16,8 @@ from datetime import date
 
 from django.utils.formats import date_format
 
+from statements.charts import axis_fractions, nice_ceiling
+
 WIDTH = 360
 LABEL_WIDTH = 78
 VALUE_ROOM = 40
@@ -76,16 +78,6 @@ class DayChart:
         return (self.left + self.right) / 2
 
 
-def _nice_ceiling(value: int) -> int:
-    """The smallest of 1, 2, 5 × 10ⁿ at or above `value`, so the axis reads in round steps."""
-    step = 1
-    while True:
-        for factor in (1, 2, 5):
-            if step * factor >= value:
-                return step * factor
-        step *= 10
-
-
 def trimmed(series: list[tuple[date, int]], *, min_days: int = MIN_DAYS) -> list[tuple[date, int]]:
     """The series from its first day with a signature, keeping at least `min_days` days."""
     first = next((i for i, (_day, n) in enumerate(series) if n), len(series))
@@ -100,7 +92,7 @@ def day_chart(series: list[tuple[date, int]]) -> DayChart | None:
     left, right = LABEL_WIDTH, WIDTH - VALUE_ROOM
     plot = right - left
     peak = max(n for _day, n in series)
-    ceiling = _nice_ceiling(peak)
+    ceiling = nice_ceiling(peak)
     bars = []
     for index, (day, value) in enumerate(series):
         y = TOP + index * ROW + (ROW - BAR) / 2
@@ -117,9 +109,9 @@ def day_chart(series: list[tuple[date, int]]) -> DayChart | None:
             )
         )
     axis_y = TOP + len(series) * ROW + 4
-    ticks = [Tick(x=round(left + plot * f, 2), value=round(ceiling * f)) for f in (0, 0.5, 1)]
-    if ceiling % 2:
-        ticks = [ticks[0], ticks[2]]
+    ticks = [
+        Tick(x=round(left + plot * f, 2), value=round(ceiling * f)) for f in axis_fractions(ceiling)
+    ]
     return DayChart(
         width=WIDTH,
         height=axis_y + AXIS_ROOM,

@@ -2,13 +2,11 @@
 write."""
 
 from django import forms
-from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import SetPasswordMixin
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
-from statements.models import Signature, StaffRole, Statement
+from statements.models import Signature, Statement
 from statements.normalise import has_forbidden_characters
 from statements.staff.rules import REASON_LIMIT, REASON_REQUIRED, Decision
 from statements.staff.selectors import InvalidationConditions, QueueFilters, statement_titles
@@ -180,32 +178,6 @@ class SignatureIdsField(forms.Field):
 
 class BulkDecisionForm(DecisionForm):
     selected = SignatureIdsField(label=_("Selected signatures"))
-
-
-class InvitationForm(forms.Form):
-    email = forms.EmailField(label=_("Email address"))
-    # The least powerful role unless the organiser chooses otherwise.
-    role = forms.ChoiceField(
-        label=_("Role"), choices=StaffRole.choices, initial=StaffRole.MODERATOR
-    )
-
-
-class JoinForm(SetPasswordMixin, forms.Form):
-    """Choose the password of an invited staff account."""
-
-    password1, password2 = SetPasswordMixin.create_password_fields(
-        label1=_("Password"), label2=_("Password again")
-    )
-
-    def __init__(self, *args, email: str, **kwargs):
-        self.email = email
-        super().__init__(*args, **kwargs)
-
-    def clean(self):
-        self.validate_passwords()
-        # Validators such as "too similar to the email" need a user; this one is never saved.
-        self.validate_password_for_user(get_user_model()(username=self.email, email=self.email))
-        return super().clean()
 
 
 class InvalidationForm(forms.Form):

@@ -1,11 +1,10 @@
-"""Reads for the staff area: the moderation queue, the dashboard, the statements, invitations,
-invalidation runs and the audit log. Nothing here writes."""
+"""Reads for the staff area: the moderation queue, the dashboard, the statements, invalidation
+runs and the audit log. Nothing here writes."""
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.contrib.auth import get_user_model
-from django.db.models import Case, Count, IntegerField, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.db.models.functions import StrIndex, Substr, TruncDate
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -14,12 +13,10 @@ from statements.models import (
     AuditEvent,
     InvalidationRun,
     Signature,
-    StaffInvitation,
     Statement,
     StatementTranslation,
 )
 from statements.normalise import email_key
-from statements.staff.access import ROLE_GROUPS
 from statements.staff.rules import FRAUD_MARKABLE
 
 State = Signature.State
@@ -159,17 +156,17 @@ def signatures_per_day(
     ]
 
 
+def _most_frequent(rows: QuerySet, field: str, limit: int) -> list[tuple[str, int]]:
+    """The `limit` values of `field` most frequent in `rows`, with their counts (ties in the
+    value's order)."""
+    counted = rows.values(field).annotate(n=Count("id")).order_by("-n", field)[:limit]
+    return [(row[field], row["n"]) for row in counted]
+
+
 def top_countries(*, statement_id: int | None = None, limit: int = 10) -> list[tuple[str, int]]:
     """Countries with the most publicly counted signatures."""
-    rows = (
-        _scoped(statement_id)
-        .filter(state__in=Signature.PUBLIC_STATES)
-        .exclude(country="")
-        .values("country")
-        .annotate(n=Count("id"))
-        .order_by("-n", "country")[:limit]
-    )
-    return [(row["country"], row["n"]) for row in rows]
+    rows = _scoped(statement_id).filter(state__in=Signature.PUBLIC_STATES).exclude(country="")
+    return _most_frequent(rows, "country", limit)
 
 
 def trending_domains(
@@ -178,30 +175,15 @@ def trending_domains(
     """Email domains with the most signatures since `since`: a burst from one domain is the
     usual sign of a scripted attack."""
     domain = Substr("email_key", StrIndex("email_key", Value("@")) + 1)
-    rows = (
-        _scoped(statement_id)
-        .filter(created_at__gte=since)
-        .exclude(email_key="")
-        .annotate(domain=domain)
-        .values("domain")
-        .annotate(n=Count("id"))
-        .order_by("-n", "domain")[:limit]
-    )
-    return [(row["domain"], row["n"]) for row in rows]
+    rows = _scoped(statement_id).filter(created_at__gte=since).exclude(email_key="")
+    return _most_frequent(rows.annotate(domain=domain), "domain", limit)
 
 
 def trending_ip_hashes(
     *, since: datetime, statement_id: int | None = None, limit: int = 10
 ) -> list[tuple[str, int]]:
-    rows = (
-        _scoped(statement_id)
-        .filter(created_at__gte=since)
-        .exclude(ip_hash="")
-        .values("ip_hash")
-        .annotate(n=Count("id"))
-        .order_by("-n", "ip_hash")[:limit]
-    )
-    return [(row["ip_hash"], row["n"]) for row in rows]
+    rows = _scoped(statement_id).filter(created_at__gte=since).exclude(ip_hash="")
+    return _most_frequent(rows, "ip_hash", limit)
 
 
 # --- Moderation and invalidation -----------------------------------------------------------
@@ -336,33 +318,6 @@ def statements() -> QuerySet[Statement]:
 
 def statements_with_texts() -> QuerySet[Statement]:
     return Statement.objects.prefetch_related("translations")
-
-
-# --- Staff and invitations ----------------------------------------------------------------
-
-
-def staff_members() -> QuerySet:
-    """Active accounts that hold a staff role, by address."""
-    return (
-        get_user_model()
-        .objects.filter(groups__name__in=ROLE_GROUPS.values(), is_active=True)
-        .prefetch_related(Prefetch("groups"))
-        .distinct()
-        .order_by("email")
-    )
-
-
-def invitations_pending() -> QuerySet[StaffInvitation]:
-    return StaffInvitation.objects.filter(
-        accepted_at__isnull=True, expires_at__gt=timezone.now()
-    ).select_related("invited_by")
-
-
-def invitations_settled() -> QuerySet[StaffInvitation]:
-    """Invitations accepted or expired."""
-    return StaffInvitation.objects.exclude(
-        accepted_at__isnull=True, expires_at__gt=timezone.now()
-    ).select_related("invited_by", "accepted_user")
 
 
 # --- Audit log ----------------------------------------------------------------------------

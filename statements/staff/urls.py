@@ -1,12 +1,12 @@
 from django.urls import include, path
 
+from accounts import views as accounts
 from statements.paper import views as paper
 from statements.partners import views as partners
 from statements.staff.views import (
     audit_log,
     dashboard,
     invalidation,
-    invitations,
     moderation,
     signing,
 )
@@ -23,10 +23,11 @@ urlpatterns = [
     path("signatures/<int:pk>/release/", moderation.signature_release, name="signature_release"),
     path("statements/", signing.statement_list, name="statements"),
     path("statements/<int:pk>/signing/", signing.statement_signing, name="statement_signing"),
-    path("invitations/", invitations.invitations, name="invitations"),
-    path("invitations/<int:pk>/revoke/", invitations.invitation_revoke, name="invitation_revoke"),
+    # Staff accounts: their views live in accounts/.
+    path("invitations/", accounts.invitations, name="invitations"),
+    path("invitations/<int:pk>/revoke/", accounts.invitation_revoke, name="invitation_revoke"),
     # Public: the invited person has no account yet; the token is the credential.
-    path("join/<str:token>/", invitations.join, name="join"),
+    path("join/<str:token>/", accounts.join, name="join"),
     path("invalidations/", invalidation.invalidations, name="invalidations"),
     path("invalidations/<int:pk>/", invalidation.invalidation_detail, name="invalidation"),
     path("invalidations/<int:pk>/run/", invalidation.invalidation_run, name="invalidation_run"),

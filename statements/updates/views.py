@@ -8,7 +8,7 @@ from django.utils.translation import get_language_info, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
-from statements.staff.access import staff_required
+from accounts.access import staff_required
 from statements.updates import services
 from statements.updates.forms import UpdateForm
 from statements.updates.models import CampaignUpdate

@@ -20,7 +20,7 @@ from tests.chaos.conftest import (
     unsent,
     web_env,
 )
-from tests.conftest import ROOT, _free_port, use_broker, wait_until
+from tests.conftest import ROOT, _free_port, redis_cache, use_broker, wait_until
 from tests.statements.test_signing import INDIVIDUAL, SIGN_URL
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -40,11 +40,7 @@ def test_redis_down_for_30_seconds_while_people_sign(
     load_all()
     settings.CACHES = {
         **settings.CACHES,
-        "default": {
-            "BACKEND": "petition.cache.RedisCache",  # the site's own, as in production
-            "LOCATION": f"{private_redis.url}/1",
-            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
-        },
+        "default": redis_cache(f"{private_redis.url}/1", timeout=0.5),  # as in production
     }
     settings.SIGN_RATE_IP_BURST = settings.SIGN_RATE_IP_SUSTAINED = "100000/m"
     broker = f"{private_redis.url}/0"

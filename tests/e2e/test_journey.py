@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from accounts.models import StaffRole
 from statements.content import load_all
-from statements.models import Signature, StaffRole
-from tests.staff.helpers import PASSWORD, make_user, totp_code
+from statements.models import Signature
+from tests.accounts.helpers import PASSWORD, make_user, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -6,10 +6,11 @@ import re
 import pytest
 from django.core import mail
 
+from accounts.models import StaffRole
 from statements.content import load_all
-from statements.models import AuditEvent, Signature, StaffRole, Statement
+from statements.models import AuditEvent, Signature, Statement
+from tests.accounts.helpers import PASSWORD, make_user, totp_code
 from tests.factories import OrganisationFactory
-from tests.staff.helpers import PASSWORD, make_user, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -9,10 +9,10 @@ import pytest
 from django.core import mail
 from playwright.sync_api import expect
 
+from accounts.models import StaffRole
+from accounts.services import staff_invite
 from statements.content import load_all
-from statements.models import StaffRole
-from statements.staff.accounts import staff_invite
-from tests.staff.helpers import make_user, totp_code
+from tests.accounts.helpers import make_user, totp_code
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

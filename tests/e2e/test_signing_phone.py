@@ -97,7 +97,7 @@ def test_the_first_screen_invites_signing_and_the_statement_stays_whole(phone, l
     article = page.locator("article.statement")
     text = " ".join(article.inner_text().split())
     for part in [*st.text.paragraphs, *st.demands]:
-        assert " ".join(part.split()) in text, part[:40]
+        assert " ".join(str(part).split()) in text, str(part)[:40]
     assert article.locator("details").count() == 0
     shown = article.locator(":scope > p, .demands li").evaluate_all(
         "nodes => nodes.map(n => n.checkVisibility())"

@@ -10,10 +10,11 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.models import StaffRole
 from statements.content import load_all
-from statements.models import AuditEvent, Signature, StaffRole, Statement
+from statements.models import AuditEvent, Signature, Statement
+from tests.accounts.helpers import make_user
 from tests.factories import OrganisationFactory, SignatureFactory
-from tests.staff.helpers import make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

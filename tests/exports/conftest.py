@@ -27,9 +27,7 @@ def _group(name: str, *codenames: str) -> Group:
 
 
 def _user(email: str, group: Group):
-    user = get_user_model().objects.create_user(
-        username=email, email=email, password="a long enough password 1"
-    )
+    user = get_user_model().objects.create_user(email, password="a long enough password 1")
     user.groups.add(group)
     return user
 

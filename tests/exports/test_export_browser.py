@@ -13,11 +13,12 @@ from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from accounts.models import StaffRole
 from exports import services
 from exports.models import SignatoryExport
 from statements.content import load_all
-from statements.models import StaffRole, Statement
-from tests.staff.helpers import make_user
+from statements.models import Statement
+from tests.accounts.helpers import make_user
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

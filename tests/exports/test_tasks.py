@@ -38,6 +38,13 @@ def test_the_build_task_runs_on_its_own_queue():
     assert route["queue"].name == "email"
 
 
+def test_the_outbox_hands_builds_to_this_task_by_its_name():
+    from statements.outbox.tasks import EXPORT_BUILD_TASK
+
+    assert tasks.export_build.name == EXPORT_BUILD_TASK
+    assert celery_app.tasks[EXPORT_BUILD_TASK].run.__code__ is tasks.export_build.run.__code__
+
+
 def test_expiry_runs_periodically():
     tasks_by_name = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "exports.tasks.exports_expire" in tasks_by_name

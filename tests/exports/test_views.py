@@ -72,7 +72,7 @@ def test_moderators_are_refused(client, moderator, statement, build):
 
 def test_people_outside_the_staff_are_refused(client, statement, build, django_user_model):
     export = build(statement, "csv")
-    client.force_login(django_user_model.objects.create_user("someone", "someone@example.org"))
+    client.force_login(django_user_model.objects.create_user("someone@example.org"))
     for url in _urls(export.pk):
         assert client.get(url).status_code == 403
 

@@ -56,10 +56,18 @@ def _address(path: str, statement) -> str:
 
 
 def test_every_documented_path_answers(client, statement, document):
+    """Every read endpoint answers any origin, and tells a CDN it may keep and revalidate
+    one copy for everyone."""
     for path in document["paths"]:
         response = client.get(_address(path, statement))
         assert response.status_code == 200, path
         assert response["Access-Control-Allow-Origin"] == "*", path
+        control = {part.strip().split("=")[0] for part in response["Cache-Control"].split(",")}
+        assert {"public", "max-age", "s-maxage", "stale-while-revalidate"} <= control, path
+        assert "private" not in control and "no-store" not in control, path
+        assert response.has_header("ETag"), path
+        assert not response.cookies, path
+        assert "Cookie" not in response.get("Vary", ""), path
 
 
 def test_pages_and_forms_allow_no_other_origin(client, statement):

@@ -19,7 +19,7 @@ from exports.models import SignatoryExport  # noqa: E402
 from exports.selectors import ExportFilters  # noqa: E402
 from ops.routers import replica_reads  # noqa: E402
 from statements.models import Signature, Statement  # noqa: E402
-from tests.staff.helpers import make_user  # noqa: E402
+from tests.accounts.helpers import make_user  # noqa: E402
 
 SIGNATURE_TABLE = "statements_signature"
 

@@ -11,9 +11,10 @@ import sys
 import pytest
 from django.db import connections
 
+from accounts.models import StaffInvitation
 from exports.models import SignatoryExport
 from ops import routers
-from statements.models import Signature, StaffInvitation
+from statements.models import Signature
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow

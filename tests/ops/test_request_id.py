@@ -7,9 +7,9 @@ from django.test import Client
 
 from ops import logs
 from statements.models import Signature
+from tests.accounts.helpers import make_user
 from tests.conftest import Worker, wait_until, worker_env
 from tests.factories import SignatureFactory
-from tests.staff.helpers import make_user
 
 REQUEST_ID = "3f1c9a0e5b7d4e2a9c8b6d5e4f3a2b1c"
 

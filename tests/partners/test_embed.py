@@ -1,11 +1,16 @@
 """The embedded sign form: framable by the listed partners' sites alone, the same cross-site
 rules and rate limits as the main form, and the referral code kept on the signature."""
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from statements import selectors
-from statements.models import Partner, Signature
+from statements.models import Partner, Signature, Statement
+from statements.partners.selectors import signatures_by_referrer
 
 EMBED = "/kk/embed/kazakhstan-2022/"
 SIGN = "/kk/embed/kazakhstan-2022/sign/"
@@ -127,17 +132,66 @@ def test_field_errors_come_back_in_the_frame(client, partner):
 
 
 def test_the_same_rate_limits(client, partner, settings):
-    settings.SIGN_RATE_IP_BURST = "2/m"
-    same_origin = {"Sec-Fetch-Site": "same-origin"}
-    # A typing mistake spends nothing; two signatures spend the client's budget.
-    assert (
-        client.post(SIGN, _form(**{"individual-email": "x"}), headers=same_origin).status_code
-        == 400
-    )
-    for number in range(2):
-        email = {"individual-email": f"signer-{number}@example.kz"}
-        assert client.post(SIGN, _form(**email), headers=same_origin).status_code == 302
-    response = client.post(SIGN, _form(ref="metal-kz"), headers=same_origin)
+    """One budget per client address, whichever form a signature comes through; a field
+    error spends nothing there either."""
+    settings.SIGN_RATE_IP_BURST = "2/h"
+    for _ in range(3):
+        mistake = _form(ref="metal-kz", **{"individual-email": "x"})
+        assert (
+            client.post(SIGN, mistake, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 400
+        )
+    main = {**_form(), "individual-email": "main@example.kz"}
+    assert client.post("/kk/s/kazakhstan-2022/sign/", main).status_code == 302
+    first = _form(ref="metal-kz", **{"individual-email": "first@example.kz"})
+    assert client.post(SIGN, first, headers={"Sec-Fetch-Site": "same-origin"}).status_code == 302
+    response = client.post(SIGN, _form(ref="metal-kz"), headers={"Sec-Fetch-Site": "same-origin"})
     assert response.status_code == 429
     assert 'name="ref" value="metal-kz"' in response.text
-    assert Signature.objects.count() == 2
+    assert _frame_ancestors(response).startswith("frame-ancestors https://metal.example.kz")
+    assert set(Signature.objects.values_list("email", flat=True)) == {
+        "main@example.kz",
+        "first@example.kz",
+    }
+
+
+def test_the_referral_follows_the_signature_through_confirmation(
+    client, partner, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(SIGN, _form(ref="metal-kz"), headers={"Sec-Fetch-Site": "same-origin"})
+    # The link in the email, opened on our own site (not in the frame), and its button.
+    link = re.search(r"https?://\S+(/kk/confirm/\S+/)", mail.outbox[0].body).group(1)
+    assert client.get(link).status_code == 200
+    assert signatures_by_referrer()[0].pending == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        confirmed = client.post(link, headers={"Sec-Fetch-Site": "same-origin"})
+    assert confirmed.status_code == 200 and 'class="share"' in confirmed.text
+    signature = Signature.objects.get()
+    assert signature.state == Signature.State.CONFIRMED and signature.referrer == partner
+    row = signatures_by_referrer(signature.statement_id)[0]
+    assert (row.code, row.counted, row.pending, row.total) == ("metal-kz", 1, 0, 1)
+
+
+def test_an_unknown_code_in_the_post_attributes_nothing(
+    client, partner, django_capture_on_commit_callbacks
+):
+    Partner.objects.create(name="Old", code="old", origins="https://old.example.org", active=False)
+    selectors._memo.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        for n, code in enumerate(["old", "made-up"]):
+            data = _form(ref=code, **{"individual-email": f"signer{n}@example.kz"})
+            client.post(SIGN, data, headers={"Sec-Fetch-Site": "same-origin"})
+    assert list(Signature.objects.values_list("referrer", flat=True)) == [None, None]
+
+
+def test_the_frame_closes_at_the_closing_date(client, partner, statement):
+    Statement.objects.filter(pk=statement.pk).update(
+        closes_at=timezone.now() - timedelta(minutes=1), updated_at=timezone.now()
+    )
+    selectors.forget()
+    page = client.get(EMBED + "?ref=metal-kz", HTTP_ACCEPT_LANGUAGE="en")
+    assert page.status_code == 200 and "<form" not in page.text.split('id="sign"', 1)[1]
+    assert "Signing closed on" in client.get("/en/embed/kazakhstan-2022/").text
+    response = client.post(SIGN, _form(ref="metal-kz"), headers={"Sec-Fetch-Site": "same-origin"})
+    assert response.status_code == 403
+    assert not Signature.objects.exists()

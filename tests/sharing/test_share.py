@@ -93,3 +93,24 @@ def test_the_share_picture_follows_the_count_once_it_expires(client, statement, 
 
     counters._memo.clear()
     assert client.get("/en/s/kazakhstan-2022/share.png").content != first
+
+
+def test_the_share_picture_draws_the_title_and_the_current_count(client, statement):
+    """The bytes served are the picture of this language's title and this moment's count
+    (individuals and organisations that count publicly), in that language's words."""
+    from django.utils import translation
+
+    from statements.sharing.image import render_png
+    from statements.sharing.views import count_line
+    from tests.factories import OrganisationFactory
+
+    SignatureFactory.create_batch(3, statement=statement)
+    OrganisationFactory(statement=statement)
+    SignatureFactory(statement=statement, state=Signature.State.PENDING)
+    served = client.get("/kk/s/kazakhstan-2022/share.png").content
+    title = statement.translations.get(language="kk").title
+    with translation.override("kk"):
+        line = count_line(4)
+        expected = render_png(title=title, count_line=line, site_name="Ынтымақтастық петициясы")
+    assert line == "4 қолтаңба"
+    assert served == expected

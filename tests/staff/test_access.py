@@ -4,15 +4,15 @@ import uuid
 from html.parser import HTMLParser
 
 import pytest
-from allauth.mfa.models import Authenticator
 from django.urls import URLResolver, get_resolver, reverse
 from django.urls.converters import IntConverter, UUIDConverter
 
-from statements.models import InvalidationRun, StaffInvitation, StaffRole
+from accounts.models import StaffInvitation, StaffRole
+from statements.models import InvalidationRun
 from statements.staff.selectors import InvalidationConditions
 from statements.staff.services.invalidation import invalidation_prepare
+from tests.accounts.helpers import make_user
 from tests.factories import SignatureFactory
-from tests.staff.helpers import PASSWORD, make_user, totp_code
 
 # Staff URLs a moderator may open; every other one is for organisers only, so a new page is
 # closed to moderators until someone decides otherwise here.
@@ -121,10 +121,6 @@ def test_refusals_change_nothing(client, moderator, statement):
     assert not StaffInvitation.objects.exists()
 
 
-def test_the_join_page_refuses_unknown_tokens(client):
-    assert client.get(reverse("staff:join", args=["not-a-token"])).status_code == 404
-
-
 # --- The second factor ------------------------------------------------------------------------
 
 
@@ -138,68 +134,6 @@ def test_staff_without_totp_must_enrol_before_any_staff_page(client, role):
             continue
         response = client.get(path)
         assert response.status_code == 302 and response["Location"] == enrol, name
-
-
-def test_signing_in_without_totp_leads_to_enrolment(client):
-    user = make_user("enrol@example.net", role=StaffRole.MODERATOR, totp=False)
-    response = client.post(
-        reverse("account_login"), {"login": user.email, "password": PASSWORD}, follow=True
-    )
-    assert [url for url, _status in response.redirect_chain] == [
-        reverse("staff:home"),
-        reverse("mfa_activate_totp"),
-    ]
-    assert b"two-factor authentication" in response.content.lower()
-    secret = response.context["form"].secret
-    response = client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
-    assert response.status_code == 302
-    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists()
-    # Recovery codes come with it, for the day the phone is lost.
-    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.RECOVERY_CODES).exists()
-    assert client.get(reverse("staff:home")).status_code == 200
-
-
-def test_removing_totp_closes_the_staff_area_again(moderator_client, moderator):
-    Authenticator.objects.filter(user=moderator).delete()
-    response = moderator_client.get(reverse("staff:queue"))
-    assert response["Location"] == reverse("mfa_activate_totp")
-
-
-def test_the_embedded_default_may_switch_the_requirement_off(client, settings):
-    settings.STAFF_REQUIRE_MFA = False
-    user = make_user("relaxed@example.net", role=StaffRole.MODERATOR, totp=False)
-    client.force_login(user)
-    assert client.get(reverse("staff:queue")).status_code == 200
-
-
-# --- The Django admin -------------------------------------------------------------------------
-
-
-def test_admin_login_goes_through_allauth(client):
-    response = client.get(reverse("admin:login"))
-    assert response.status_code == 302
-    assert response["Location"].startswith(reverse("account_login"))
-
-
-def test_admin_is_for_organisers_with_totp(client, organiser, moderator, outsider):
-    index = reverse("admin:index")
-    client.force_login(organiser)
-    assert client.get(index).status_code == 200
-    login = reverse("admin:login")
-    client.force_login(moderator)
-    response = client.get(index)
-    assert response.status_code == 302
-    assert response["Location"].startswith(login)
-    outsider.is_staff = True  # a stray flag does not make someone staff
-    outsider.save()
-    client.force_login(outsider)
-    response = client.get(index)
-    assert response.status_code == 302
-    assert response["Location"].startswith(login)
-    Authenticator.objects.filter(user=organiser).delete()
-    client.force_login(organiser)
-    response = client.get(index, follow=True)
-    assert reverse("mfa_activate_totp") in [url for url, _status in response.redirect_chain]
 
 
 # --- What the pages are made of ---------------------------------------------------------------

@@ -8,9 +8,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from statements.models import AuditEvent, StaffRole
+from accounts.models import StaffRole
+from accounts.services import staff_invite
+from statements.models import AuditEvent
 from statements.staff import audit
-from statements.staff.accounts import staff_invite
 from statements.staff.services.moderation import signature_moderate
 from statements.staff.services.signing import statement_signing_set
 

@@ -124,3 +124,17 @@ def test_the_dashboard_shows_the_backlog_and_what_was_refused(moderator_client, 
     assert "1 email refused by the mail server or given up on" in body
     assert "recipient refused (550)" in body
     assert reverse("staff:signature", args=[refused.signature_id]) in body
+
+
+def test_trending_domains_and_addresses_since_a_moment_most_first(statement):
+    from statements.staff import selectors
+
+    for n, (domain, ip_hash) in enumerate(
+        [("b.example", "h2"), ("b.example", "h2"), ("a.example", "h1"), ("c.example", "h3")]
+    ):
+        SignatureFactory(statement=statement, email=f"p{n}@{domain}", ip_hash=ip_hash)
+    old = SignatureFactory(statement=statement, email="old@c.example", ip_hash="h3")
+    Signature.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
+    since = timezone.now() - timedelta(days=1)
+    assert selectors.trending_domains(since=since, limit=2) == [("b.example", 2), ("a.example", 1)]
+    assert selectors.trending_ip_hashes(since=since) == [("h2", 2), ("h1", 1), ("h3", 1)]

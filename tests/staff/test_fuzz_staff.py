@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.urls.converters import UUIDConverter
 from django.utils import timezone
 
+from accounts.models import StaffInvitation
 from exports.models import SignatoryExport
-from statements.models import InvalidationRun, StaffInvitation
+from statements.models import InvalidationRun
 from statements.staff.selectors import InvalidationConditions
 from statements.staff.services.invalidation import invalidation_prepare
 from tests.staff.test_access import PUBLIC_URLS, _walk

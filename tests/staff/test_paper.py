@@ -167,3 +167,81 @@ def test_moderators_cannot_import(moderator_client, statement):
     response = _upload(moderator_client, statement, _csv(GOOD_ROWS[0]))
     assert response.status_code == 403
     assert not Signature.objects.exists()
+
+
+def test_organisations_are_matched_by_name_and_country_as_online(
+    organiser_client, statement, django_capture_on_commit_callbacks
+):
+    """An approved endorsement holds its name in its country, whatever the address; an
+    earlier row of the file holds it too. One awaiting a moderator holds nothing yet."""
+    OrganisationFactory(
+        statement=statement,
+        organisation_name="Oil Workers’ Union «Mangystau»",
+        country="KZ",
+        email="online-union@example.kz",
+    )
+    OrganisationFactory(
+        statement=statement,
+        organisation_name="Teachers' Union",
+        country="KZ",
+        state=Signature.State.AWAITING_MODERATION,
+        decided_at=None,
+    )
+    rows = [
+        "organisation,A. Contact,paper-union@example.kz,KZ,,,oil workers union mangystau,"
+        "trade_union,",  # row 2: the approved one, another address
+        "organisation,B. Contact,,AR,,,Oil Workers' Union Mangystau,trade_union,",  # 3: elsewhere
+        "organisation,C. Contact,,KZ,,,Teachers’ Union,trade_union,",  # 4: not approved yet
+        "organisation,D. Contact,,Argentina,,,OIL-WORKERS UNION MANGYSTAU,trade_union,",  # 5
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(organiser_client, statement, _csv(*rows))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "2 signatures imported, 2 duplicates skipped." in body
+    reported = re.findall(r'<tr><td class="num">(\d+)</td><td>([^<]+)</td></tr>', body)
+    assert reported == [
+        ("2", "this organisation has signed already"),
+        ("5", "same organisation as row 3"),
+    ]
+    assert sorted(Signature.objects.filter(source="paper").values_list("full_name", "country")) == [
+        ("B. Contact", "AR"),
+        ("C. Contact", "KZ"),
+    ]
+
+
+def test_xlsx_rows_are_reported_by_their_row_number_and_undone(
+    organiser_client, organiser, statement, django_capture_on_commit_callbacks
+):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["kind", "full_name", "email", "country", "signed_on"])
+    sheet.append(["individual", "Асель Жунусова", "asel@example.kz", "KZ", "2022-01-21"])
+    sheet.append([None, None, None, None, None])  # a blank line between two meetings
+    sheet.append(["individual", "Ерлан Нұрланұлы", "not-an-address", "KZ", None])
+    data = io.BytesIO()
+    workbook.save(data)
+    bad = _upload(organiser_client, statement, SimpleUploadedFile("m.xlsx", data.getvalue()))
+    assert bad.status_code == 400
+    problems = re.findall(r'<tr><td class="num">(\d+)</td><td><code>(\w+)</code></td>', bad.text)
+    assert problems == [("4", "email")]
+    assert not Signature.objects.exists()
+
+    sheet.cell(row=4, column=3).value = "erlan@example.kz"
+    data = io.BytesIO()
+    workbook.save(data)
+    with django_capture_on_commit_callbacks(execute=True):
+        good = _upload(organiser_client, statement, SimpleUploadedFile("m.xlsx", data.getvalue()))
+    assert good.status_code == 200
+    assert Signature.objects.filter(source="paper").count() == 2
+    assert counters.get_counts(statement.pk)["paper_individual"] == 2
+    imported = PaperImport.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        organiser_client.post(reverse("staff:paper_import_undo", kwargs={"pk": imported.pk}))
+    assert not Signature.objects.exists()
+    assert counters.get_counts(statement.pk)["paper_individual"] == 0
+    assert list(
+        AuditEvent.objects.filter(action__startswith="paper_import")
+        .order_by("pk")
+        .values_list("action", "actor")
+    ) == [("paper_import.imported", organiser.pk), ("paper_import.undone", organiser.pk)]

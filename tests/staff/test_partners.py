@@ -38,3 +38,20 @@ def test_partners_page_gives_the_snippet_in_each_language(organiser_client, stat
 
 def test_moderators_do_not_manage_partners(moderator_client, statement):
     assert moderator_client.get("/staff/partners/").status_code == 403
+
+
+def test_each_snippet_names_the_statement_in_its_language(organiser_client, statement):
+    from django.utils.html import escape
+
+    from statements.partners.views import snippet
+
+    _signatures(statement)
+    page = organiser_client.get("/staff/partners/").text
+    kazakh = statement.translations.get(language="kk").title
+    assert escape(f'title="{kazakh}"') in page  # shown as text, to be copied
+    assert "<iframe" not in page
+    # A quote in a title cannot end the attribute early.
+    pasted = snippet(url="https://p.example/kk/embed/s/?ref=a&b", title='The "Union" <b>')
+    assert 'title="The &quot;Union&quot; &lt;b&gt;"' in pasted
+    assert 'src="https://p.example/kk/embed/s/?ref=a&amp;b"' in pasted
+    assert not hasattr(pasted, "__html__")  # text for the page to escape, not markup

@@ -16,7 +16,7 @@ from petition.celery import app as celery_app
 from statements import tasks
 from statements.models import Signature
 from statements.outbox import tasks as outbox_tasks
-from tests.conftest import set_eager, use_broker
+from tests.conftest import DEAD_REDIS, redis_cache, set_eager, use_broker
 from tests.factories import SignatureFactory
 from tests.statements.test_signing import INDIVIDUAL, SIGN_URL
 
@@ -124,14 +124,10 @@ def test_email_limit_holds_across_addresses_and_aliases(client, statement, setti
 
 @pytest.fixture
 def redis_down(settings):
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        },
-    }
+    """Redis unreachable, behind django-redis's stock client (no memory fallback): signing
+    must not lean on the site's fallback client either."""
+    stock = redis_cache(DEAD_REDIS, CLIENT_CLASS="django_redis.client.DefaultClient")
+    settings.CACHES = {**settings.CACHES, "default": stock}
 
 
 def test_redis_down_never_turns_signing_into_an_error(

@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from statements.admin import StatementTranslationInline
 from statements.content import CONTENT_DIR, load_all
 from statements.models import DemandTranslation, Statement, StatementTranslation
 
@@ -98,6 +99,18 @@ def test_admin_edits_survive_a_reload_unless_forced(statement, capsys):
     call_command("load_statement", "--force")
     text.refresh_from_db()
     assert text.title == _text("en")["title"]
+
+
+@pytest.mark.parametrize(
+    "field", [f for f in StatementTranslationInline.fields if f not in {"language", "is_original"}]
+)
+def test_every_text_the_admin_edits_survives_a_reload(statement, field):
+    text = StatementTranslation.objects.get(statement=statement, language="en")
+    setattr(text, field, "Edited by an organiser")
+    text.save()
+    call_command("load_statement")
+    text.refresh_from_db()
+    assert getattr(text, field) == "Edited by an organiser"
 
 
 def test_signing_switch_survives_a_reload(statement):

@@ -17,7 +17,7 @@ import statements.staff.tasks  # noqa: F401 - registered before a worker test re
 from statements.forms import IndividualSignForm
 from statements.models import AuditEvent, Signature
 from statements.normalise import email_key
-from tests.staff.helpers import make_user
+from tests.accounts.helpers import make_user
 from tests.statements.test_signing import INDIVIDUAL, ORGANISATION, links, path_of, sign
 
 State = Signature.State
@@ -111,7 +111,7 @@ def test_the_confirmation_page_shows_the_organisation_being_confirmed(
 
 @pytest.fixture
 def moderator_client(db):
-    from statements.staff.roles import sync_roles
+    from accounts.roles import sync_roles
 
     sync_roles()
     client = Client(headers={"Accept-Language": "en"})

@@ -56,20 +56,6 @@ def test_a_6to4_site_is_one_client_across_its_subnets(client, statement, setting
     assert statuses == [302, 302, 302, 429]
 
 
-@pytest.fixture
-def dead_redis_cache(settings):
-    """The site's own cache backend, pointed at a port where no Redis listens."""
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "petition.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "KEY_PREFIX": "petition",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        },
-    }
-
-
 def test_with_redis_down_the_sign_limits_still_hold_per_process(
     client, statement, settings, dead_redis_cache, caplog
 ):

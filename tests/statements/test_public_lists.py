@@ -155,12 +155,12 @@ def test_changes_queue_at_most_one_build_a_minute(statement, signatures, monkeyp
         lambda args, countdown: queued.append((args, countdown)),
     )
     for _ in range(5):
-        public.lists_changed(statement.pk)
+        public.lists_changed(statement_id=statement.pk)
     assert queued == [((statement.pk,), 0)]
     # The build starts: the next change waits for the rest of the minute.
-    public.build_started(statement.pk)
-    public.lists_changed(statement.pk)
-    public.lists_changed(statement.pk)
+    public_files.build_started(statement.pk)
+    public.lists_changed(statement_id=statement.pk)
+    public.lists_changed(statement_id=statement.pk)
     assert len(queued) == 2 and 55 <= queued[1][1] <= 60
 
 

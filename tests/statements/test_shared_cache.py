@@ -77,7 +77,7 @@ def test_every_public_get_is_the_same_for_every_visitor(statement, listed, djang
         HTTP_COOKIE=f"django_language=en; csrftoken={'a' * 32}; _ga=GA1.2.3",
     )
     staff = Client()
-    staff.force_login(django_user_model.objects.create_user("mod", "mod@example.org", "x"))
+    staff.force_login(django_user_model.objects.create_user("mod@example.org", "x"))
     for name, address in addresses:
         first, second, third = newcomer.get(address), regular.get(address), staff.get(address)
         for response in (first, second, third):

@@ -6,43 +6,13 @@ online backup, which is consistent while the site writes. Export files in privat
 not included: they expire within days and can be built again.
 """
 
-import os
-import shutil
-import sqlite3
-import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-
-def libpq_environment(settings_dict: dict) -> dict[str, str]:
-    """The connection settings as libpq's variables, so no password appears on a command line."""
-    env = dict(os.environ)
-    for variable, key in (
-        ("PGHOST", "HOST"),
-        ("PGPORT", "PORT"),
-        ("PGUSER", "USER"),
-        ("PGPASSWORD", "PASSWORD"),
-        ("PGDATABASE", "NAME"),
-    ):
-        value = settings_dict.get(key)
-        if value:
-            env[variable] = str(value)
-        else:
-            env.pop(variable, None)
-    sslmode = (settings_dict.get("OPTIONS") or {}).get("sslmode")
-    if sslmode:
-        env["PGSSLMODE"] = sslmode
-    return env
-
-
-def postgres_tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        raise CommandError(f"{name} is not installed (Debian: apt-get install postgresql-client).")
-    return found
+from ops.backups import run_postgres_tool, sqlite_copy
 
 
 class Command(BaseCommand):
@@ -62,29 +32,17 @@ class Command(BaseCommand):
         if connection.vendor == "postgresql":
             self._pg_dump(connection.settings_dict, path)
         elif connection.vendor == "sqlite":
-            self._sqlite_copy(connection.settings_dict["NAME"], path)
+            sqlite_copy(connection.settings_dict["NAME"], path)
         else:
             raise CommandError(f"no backup method for {connection.vendor}")
         self.stdout.write(str(path))
 
     def _pg_dump(self, settings_dict: dict, path: Path) -> None:
         partial = path.with_name(path.name + ".part")
-        command = [postgres_tool("pg_dump"), "--format=custom", "--file", str(partial)]
-        result = subprocess.run(  # noqa: S603 - fixed arguments, the connection in the environment
-            command, env=libpq_environment(settings_dict), capture_output=True, text=True
-        )
-        if result.returncode != 0:
+        try:
+            run_postgres_tool("pg_dump", ["--format=custom", "--file", str(partial)], settings_dict)
+        except CommandError:
             partial.unlink(missing_ok=True)
-            raise CommandError(f"pg_dump failed: {result.stderr.strip()}")
+            raise
         # Only a complete dump carries the final name.
         partial.replace(path)
-
-    def _sqlite_copy(self, name, path: Path) -> None:
-        source = sqlite3.connect(str(name))
-        target = sqlite3.connect(str(path))
-        try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()

@@ -6,14 +6,12 @@ PostgreSQL dumps are loaded with pg_restore in one transaction (all or nothing),
 original owner and grants, so the database's own user owns what it restores.
 """
 
-import sqlite3
-import subprocess
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DEFAULT_DB_ALIAS, connections
 
-from ops.management.commands.backup import libpq_environment, postgres_tool
+from ops.backups import run_postgres_tool, sqlite_copy
 
 
 class Command(BaseCommand):
@@ -35,36 +33,14 @@ class Command(BaseCommand):
                 f"the database already holds {len(tables)} tables; restore into an empty one"
             )
         if connection.vendor == "postgresql":
-            command = [
-                postgres_tool("pg_restore"),
-                "--no-owner",
-                "--no-privileges",
-                "--single-transaction",
-                "--exit-on-error",
-                "--dbname",
-                connection.settings_dict["NAME"],
-                str(path),
-            ]
-            result = subprocess.run(  # noqa: S603 - fixed arguments
-                command,
-                env=libpq_environment(connection.settings_dict),
-                capture_output=True,
-                text=True,
+            arguments = ["--no-owner", "--no-privileges", "--single-transaction", "--exit-on-error"]
+            run_postgres_tool(
+                "pg_restore",
+                [*arguments, "--dbname", connection.settings_dict["NAME"], str(path)],
+                connection.settings_dict,
             )
-            if result.returncode != 0:
-                raise CommandError(f"pg_restore failed: {result.stderr.strip()}")
         elif connection.vendor == "sqlite":
-            self._sqlite_load(path, connection.settings_dict["NAME"])
+            sqlite_copy(path, connection.settings_dict["NAME"])
         else:
             raise CommandError(f"no restore method for {connection.vendor}")
         self.stdout.write(f"restored {path}")
-
-    def _sqlite_load(self, path: Path, name) -> None:
-        source = sqlite3.connect(str(path))
-        target = sqlite3.connect(str(name))
-        try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()

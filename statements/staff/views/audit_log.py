@@ -7,8 +7,8 @@ from django.utils.http import urlencode
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 
+from accounts.access import staff_required
 from statements.staff import audit, selectors
-from statements.staff.access import staff_required
 from statements.staff.forms import AuditFilterForm
 
 

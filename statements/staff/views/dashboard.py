@@ -10,12 +10,12 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET
 from django_countries import countries
 
+from accounts.access import staff_required
 from ops.routers import reads_from_replica
 from statements import counters
 from statements.outbox import selectors as outbox_selectors
 from statements.partners.selectors import signatures_by_referrer
 from statements.staff import selectors
-from statements.staff.access import staff_required
 from statements.staff.charts import day_chart
 from statements.staff.forms import DashboardForm
 

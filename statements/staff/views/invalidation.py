@@ -8,9 +8,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_countries import countries
 
+from accounts.access import staff_required
 from statements.models import InvalidationRun
 from statements.staff import audit, rules, selectors
-from statements.staff.access import staff_required
 from statements.staff.forms import (
     InvalidationForm,
     PageForm,

@@ -11,9 +11,9 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import staff_required
 from statements.models import Signature
 from statements.staff import audit, rules, selectors
-from statements.staff.access import staff_required
 from statements.staff.forms import (
     BulkDecisionForm,
     DecisionForm,

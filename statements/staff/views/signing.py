@@ -7,10 +7,10 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.access import staff_required
 from statements import counters
 from statements.models import Statement
 from statements.staff import selectors
-from statements.staff.access import staff_required
 from statements.staff.forms import SigningSwitchForm
 from statements.staff.services import signing
 

@@ -24,6 +24,7 @@ from django.db.models import Min
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.services import account_event_record
 from statements.http import client_ip
 from statements.site import email_headers, sender, site_name
 
@@ -120,8 +121,6 @@ class StaffAccountAdapter(DefaultAccountAdapter):
 
     def post_login(self, request, user, **kwargs):
         """Runs once every login stage (password, then TOTP) has passed."""
-        from statements.staff.accounts import account_event_record
-
         response = super().post_login(request, user, **kwargs)
         account_event_record(user=user, action="account.login", data={"mfa": is_mfa_enabled(user)})
         return response
@@ -130,8 +129,6 @@ class StaffAccountAdapter(DefaultAccountAdapter):
         """allauth calls this for each security event on an account (password changed or
         reset, TOTP activated or removed, recovery codes generated): audit them all, whether
         or not the notification email is enabled."""
-        from statements.staff.accounts import account_event_record
-
         account_event_record(user=user, action="account." + template_prefix.rsplit("/", 1)[-1])
         return super().send_notification_mail(template_prefix, user, context, email)
 

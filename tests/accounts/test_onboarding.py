@@ -9,13 +9,15 @@ from io import StringIO
 from urllib.parse import urlsplit
 
 from allauth.mfa import app_settings as mfa_settings
+from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.management import call_command
 from django.urls import reverse
 
-from statements.models import StaffRole
-from statements.staff.accounts import staff_invite
-from tests.staff.helpers import totp_code
+from accounts.access import staff_role
+from accounts.models import StaffRole, User
+from accounts.services import staff_invite
+from tests.accounts.helpers import totp_code
 
 PASSWORD = "a long and unusual passphrase 7"
 
@@ -72,6 +74,9 @@ def test_an_invited_moderator_reaches_the_staff_area_without_dead_ends(
     assert response.redirect_chain[-1][0].startswith(reverse("account_login"))
     assert "Sign in with new@example.net" in _page(response)
     assert 'name="password"' in _page(response)
+    # The account is a row of the site's own user model, named by its address alone.
+    account = User.objects.get(email="new@example.net")
+    assert get_user_model() is User and staff_role(account) == StaffRole.MODERATOR
 
     # Signing in leads to the authenticator set-up, then to the recovery codes, once.
     response, _secret = _enrol(
@@ -85,7 +90,7 @@ def test_an_invited_moderator_reaches_the_staff_area_without_dead_ends(
 
     # ...and the next step is a link to the staff area.
     staff = client.get(_link(response, "Continue to the staff area"))
-    assert staff.status_code == 200
+    assert staff.status_code == 200 and staff.wsgi_request.user == account
     assert pending_org.organisation_name in _page(client.get(reverse("staff:queue")))
 
     # Shown once: coming back shows no code.

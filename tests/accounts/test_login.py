@@ -5,10 +5,10 @@ from django.contrib.auth import get_user_model
 from django.test import RequestFactory
 from django.urls import reverse
 
+from accounts.adapter import StaffAccountAdapter
 from statements.http import client_ip
 from statements.models import AuditEvent
-from statements.staff.adapter import StaffAccountAdapter
-from tests.staff.helpers import PASSWORD, totp_code
+from tests.accounts.helpers import PASSWORD, totp_code
 
 
 def _sign_in(client, email, password=PASSWORD, **headers):
@@ -100,20 +100,6 @@ def test_credential_changes_are_audited(client, moderator):
     )
     assert response.status_code == 302
     assert AuditEvent.objects.filter(action="account.password_changed", actor=moderator).exists()
-
-
-@pytest.fixture
-def dead_redis_cache(settings):
-    """The site's own cache backend, pointed at a port where no Redis listens."""
-    settings.CACHES = {
-        **settings.CACHES,
-        "default": {
-            "BACKEND": "petition.cache.RedisCache",
-            "LOCATION": "redis://127.0.0.1:1/0",
-            "KEY_PREFIX": "petition",
-            "OPTIONS": {"socket_connect_timeout": 0.2, "socket_timeout": 0.2},
-        },
-    }
 
 
 def test_staff_sign_in_works_while_the_cache_is_down(client, moderator, dead_redis_cache):

@@ -5,7 +5,7 @@ account it was sent for: if its address belongs to any account in any form (a us
 address, a primary or secondary address, verified or not) it is refused, since attaching it
 to that account would hand whoever added the address the invitee's role and password. The
 operator's `createstaff` may re-role an existing account, but only the one whose own address
-it is. Staff cannot add addresses to their accounts at all (statements/staff/allauth_forms.py).
+it is. Staff cannot add addresses to their accounts at all (accounts/allauth_forms.py).
 """
 
 import hashlib
@@ -20,10 +20,11 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.access import staff_role
+from accounts.models import StaffInvitation, StaffRole
+from accounts.roles import assign_role
 from statements.emails import send_email
-from statements.models import AuditEvent, StaffInvitation, StaffRole
-from statements.staff.access import staff_role
-from statements.staff.roles import assign_role
+from statements.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 
@@ -93,10 +94,8 @@ def _new_account(*, email: str, role: str, password: str | None):
     """A new account for `email` with `role` and a verified address. The address counts as
     verified because whoever runs this proved control of it: the invitation reached that
     inbox, or an operator typed it at the server."""
-    from allauth.account.adapter import get_adapter
-
     User = get_user_model()
-    user = User(username=get_adapter().generate_unique_username([email, "staff"]), email=email)
+    user = User(email=email)
     if password is None:
         user.set_unusable_password()
     else:

@@ -12,15 +12,16 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
-from statements.models import AuditEvent, StaffInvitation, StaffRole
-from statements.staff.access import staff_role
-from statements.staff.accounts import (
+from accounts.access import staff_role
+from accounts.models import StaffInvitation, StaffRole
+from accounts.services import (
     AlreadyStaff,
     InvitationExpired,
     InvitationUsed,
     staff_invitation_accept,
     staff_invite,
 )
+from statements.models import AuditEvent
 
 NEW_PASSWORD = "a long and unusual passphrase 7"
 
@@ -155,12 +156,12 @@ def test_existing_staff_are_not_invited(organiser, moderator):
 def test_a_broken_mail_server_is_reported_not_raised(organiser_client, monkeypatch):
     import smtplib
 
-    from statements.staff import accounts
+    from accounts import services
 
     def refuse(*args, **kwargs):
         raise smtplib.SMTPServerDisconnected("down")
 
-    monkeypatch.setattr(accounts, "send_email", refuse)
+    monkeypatch.setattr(services, "send_email", refuse)
     response = organiser_client.post(
         reverse("staff:invitations"), {"email": "x@example.net", "role": "moderator"}, follow=True
     )
@@ -171,3 +172,7 @@ def test_the_invitations_page_lists_staff_and_pending(organiser_client, organise
     staff_invite(email="wait@example.net", role="moderator", invited_by=organiser, language="en")
     body = organiser_client.get(reverse("staff:invitations")).content.decode()
     assert "wait@example.net" in body and moderator.email in body and organiser.email in body
+
+
+def test_the_join_page_refuses_unknown_tokens(client):
+    assert client.get(reverse("staff:join", args=["not-a-token"])).status_code == 404

@@ -11,31 +11,28 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from statements.models import StaffInvitation, StaffRole
-from statements.staff import accounts, selectors
-from statements.staff.access import has_totp, staff_required, staff_role
-from statements.staff.forms import (
-    InvitationForm,
-    JoinForm,
-)
+from accounts import selectors, services
+from accounts.access import has_totp, staff_required, staff_role
+from accounts.forms import InvitationForm, JoinForm
+from accounts.models import StaffInvitation, StaffRole
 
 
-@staff_required("statements.invite_staff")
+@staff_required("accounts.invite_staff")
 @require_http_methods(["GET", "POST"])
 def invitations(request: HttpRequest) -> HttpResponse:
     form = InvitationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["email"]
         try:
-            sent = accounts.staff_invite(
+            sent = services.staff_invite(
                 email=email,
                 role=form.cleaned_data["role"],
                 invited_by=request.user,
                 language=get_language(),
             )
-        except accounts.AlreadyStaff:
+        except services.AlreadyStaff:
             form.add_error("email", _("This address already belongs to a staff account."))
-        except accounts.AddressTaken:
+        except services.AddressTaken:
             form.add_error(
                 "email",
                 _(
@@ -71,11 +68,11 @@ def invitations(request: HttpRequest) -> HttpResponse:
     return render(request, "staff/invitations.html", context, status=400 if form.errors else 200)
 
 
-@staff_required("statements.invite_staff")
+@staff_required("accounts.invite_staff")
 @require_POST
 def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     invitation = get_object_or_404(StaffInvitation, pk=pk)
-    if accounts.staff_invitation_revoke(invitation_id=invitation.pk, actor=request.user):
+    if services.staff_invitation_revoke(invitation_id=invitation.pk, actor=request.user):
         messages.success(
             request, _("The invitation to %(email)s is revoked.") % {"email": invitation.email}
         )
@@ -87,22 +84,22 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 def join(request: HttpRequest, token: str) -> HttpResponse:
     """Accept an invitation: choose a password, then sign in (and enrol TOTP)."""
     try:
-        invitation = accounts.staff_invitation_get(token=token)
-    except accounts.InvitationInvalid:
+        invitation = services.staff_invitation_get(token=token)
+    except services.InvitationInvalid:
         return render(request, "staff/join_unusable.html", {"reason": "invalid"}, status=404)
-    except accounts.InvitationExpired:
+    except services.InvitationExpired:
         return render(request, "staff/join_unusable.html", {"reason": "expired"}, status=410)
-    except accounts.InvitationUsed:
+    except services.InvitationUsed:
         return render(request, "staff/join_unusable.html", {"reason": "used"}, status=410)
-    except accounts.InvitationAddressTaken:
+    except services.InvitationAddressTaken:
         return _address_taken(request)
     form = JoinForm(request.POST or None, email=invitation.email)
     if request.method == "POST" and form.is_valid():
         try:
-            accounts.staff_invitation_accept(token=token, password=form.cleaned_data["password1"])
-        except accounts.InvitationAddressTaken:
+            services.staff_invitation_accept(token=token, password=form.cleaned_data["password1"])
+        except services.InvitationAddressTaken:
             return _address_taken(request)
-        except accounts.InvitationError:
+        except services.InvitationError:
             return render(request, "staff/join_unusable.html", {"reason": "used"}, status=410)
         if request.user.is_authenticated:
             logout(request)

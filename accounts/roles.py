@@ -1,6 +1,6 @@
 """Staff roles as Django groups, and what each may do.
 
-The groups are created by migration exports 0002_roles and re-created by `role_group`, so a
+The groups are created by migration accounts 0002_roles and re-created by `role_group`, so a
 database flushed by a test, or a group deleted by hand, never leaves a role without its rights.
 A staff member holds exactly one role: assigning one removes the other.
 """
@@ -8,8 +8,8 @@ A staff member holds exactly one role: assigning one removes the other.
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 
-from statements.models import StaffRole
-from statements.staff.access import ROLE_GROUPS
+from accounts.access import ROLE_GROUPS
+from accounts.models import StaffRole
 
 MODERATOR_PERMISSIONS = (
     "statements.moderate_signature",
@@ -22,7 +22,7 @@ ORGANISER_PERMISSIONS = (
     *MODERATOR_PERMISSIONS,
     "statements.invalidate_signatures",
     "statements.open_close_signing",
-    "statements.invite_staff",
+    "accounts.invite_staff",
     "exports.export_signatories",
     "statements.import_paper",
     "statements.view_paperimport",
@@ -33,7 +33,7 @@ ORGANISER_PERMISSIONS = (
     "statements.change_partner",
     "statements.view_auditevent",
     "statements.view_invalidationrun",
-    "statements.view_staffinvitation",
+    "accounts.view_staffinvitation",
     "exports.view_signatoryexport",
     "statements.view_statement",
     "statements.add_statement",
@@ -53,7 +53,7 @@ ORGANISER_PERMISSIONS = (
 )
 
 # The apps whose permissions the roles hold.
-ROLE_APPS = ("statements", "exports")
+ROLE_APPS = ("statements", "exports", "accounts")
 
 ROLE_PERMISSIONS = {
     StaffRole.ORGANISER: ORGANISER_PERMISSIONS,

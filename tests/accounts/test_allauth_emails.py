@@ -6,8 +6,8 @@ import re
 from django.core import mail
 from django.urls import reverse
 
-from statements.models import StaffRole
-from tests.staff.helpers import make_user
+from accounts.models import StaffRole
+from tests.accounts.helpers import make_user
 
 
 def test_password_reset_email_names_the_site_and_links_to_site_url(client, settings):

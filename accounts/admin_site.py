@@ -9,7 +9,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib.admin import AdminSite
 from django.shortcuts import redirect
 
-from statements.staff.access import needs_totp, staff_role
+from accounts.access import needs_totp, staff_role
 
 
 def secure_admin(site: AdminSite) -> AdminSite:

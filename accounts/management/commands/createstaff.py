@@ -4,8 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 from django.urls import reverse
 
-from statements.models import StaffRole
-from statements.staff.accounts import AddressTaken, staff_account_create
+from accounts.models import StaffRole
+from accounts.services import AddressTaken, staff_account_create
 
 
 def set_password_url(user) -> str:

@@ -15,7 +15,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 
-from statements.models import StaffRole
+from accounts.models import StaffRole
 
 ROLE_GROUPS = {StaffRole.ORGANISER: "organisers", StaffRole.MODERATOR: "moderators"}
 

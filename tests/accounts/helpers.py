@@ -11,7 +11,7 @@ from allauth.mfa.totp.internal.auth import (
 )
 from django.contrib.auth import get_user_model
 
-from statements.staff.roles import assign_role
+from accounts.roles import assign_role
 
 PASSWORD = "correct horse battery staple 42"
 
@@ -24,7 +24,7 @@ def totp_code(secret: str, *, at: float | None = None) -> str:
 def make_user(email: str, *, role: str | None = None, totp: bool = True):
     """A user with a verified address, `role` (or none) and, unless told, enrolled TOTP.
     The TOTP secret is kept on the returned object as `totp_secret`."""
-    user = get_user_model().objects.create_user(username=email, email=email, password=PASSWORD)
+    user = get_user_model().objects.create_user(email, password=PASSWORD)
     EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
     if role:
         assign_role(user, role)

@@ -12,9 +12,10 @@ from django.core import mail
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from statements.models import AuditEvent, Signature, StaffRole
-from statements.staff.access import staff_role
-from tests.staff.helpers import totp_code
+from accounts.access import staff_role
+from accounts.models import StaffRole
+from statements.models import AuditEvent, Signature
+from tests.accounts.helpers import totp_code
 
 NEW_PASSWORD = "solidarity across borders 2022"
 

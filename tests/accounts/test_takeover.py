@@ -19,9 +19,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from statements.models import AuditEvent, StaffInvitation, StaffRole
-from statements.staff.access import staff_role
-from tests.staff.helpers import PASSWORD, make_user, totp_code
+from accounts.access import staff_role
+from accounts.models import StaffInvitation, StaffRole
+from statements.models import AuditEvent
+from tests.accounts.helpers import PASSWORD, make_user, totp_code
 
 INVITEE = "newcomer@example.net"
 INVITEE_PASSWORD = "the invitee's own passphrase 31"
