@@ -472,6 +472,12 @@ SIGNATURE_TOKEN_MAX_AGE = timedelta(days=env_int("SIGNATURE_TOKEN_DAYS", 7))
 WITHDRAW_TOKEN_MAX_AGE = timedelta(days=env_int("WITHDRAW_TOKEN_DAYS", 365))
 SIGNATURE_RETENTION = timedelta(days=env_int("SIGNATURE_RETENTION_DAYS", 30))
 SIGNATURE_MAX_EMAILS = env_int("SIGNATURE_MAX_EMAILS", 3)
+# How long the thanks page after signing names the address the email went to and offers to
+# send it again (a signed value in its address, statements/thanks.py).
+THANKS_LINK_MAX_AGE = timedelta(minutes=env_int("THANKS_LINK_MINUTES", 60))
+# How long a browser that confirmed a signature is spared the call to sign (a cookie that
+# the statement page's script reads, never the server).
+SIGNED_COOKIE_AGE = env_int("SIGNED_COOKIE_DAYS", 365) * 24 * 3600
 # Key for hashing client IP addresses; derived from SECRET_KEY unless set.
 IP_HASH_KEY = env_str("IP_HASH_KEY", "")
 PRIVACY_NOTICE_VERSION = "2026-11"

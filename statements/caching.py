@@ -58,6 +58,13 @@ def shared(view: Callable | None = None, *, by_language: bool = True):
     return mark(view) if view is not None else mark
 
 
+def not_shared(request: HttpRequest) -> None:
+    """This answer of a shared view is personal after all (the thanks page that names the
+    address a signer typed, statements/thanks.py): the middleware leaves its headers alone,
+    and the view says `private, no-store` itself."""
+    request.shared_cache = None
+
+
 class SharedCacheMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response

@@ -4,6 +4,7 @@ import functools
 
 from django import forms
 from django.conf import settings
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -38,6 +39,15 @@ class CleanCharField(forms.CharField):
                 _("Please remove control characters from this field."), code="control"
             )
         return clean_text(value, multiline=self.multiline)
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        if self.multiline:
+            # A browser cuts a longer text at `maxlength` without a word, pasted text
+            # included: the limit is said beside the field instead, a counter follows it
+            # (static/js/signing.js), and a longer text gets a field error with the text kept.
+            attrs.pop("maxlength", None)
+        return attrs
 
 
 class SignerEmailField(forms.EmailField):
@@ -75,8 +85,17 @@ class CountryField(forms.TypedChoiceField):
         return str(value) in _country_codes()
 
 
+# Said beside the comment before the limit bites, counted live by static/js/signing.js.
+COMMENT_HELP = format_lazy(
+    "{} {}",
+    format_lazy(_("Up to {limit} characters."), limit=LIMITS["comment"]),
+    _("It is not published: only the site's staff read it."),
+)
+
+
 class SignForm(forms.Form):
-    """Fields shared by both kinds of signature."""
+    """Fields shared by both kinds of signature. The template marks each field required or
+    optional (statements/_sign_fields.html); labels carry no colon."""
 
     kind: str
 
@@ -93,9 +112,13 @@ class SignForm(forms.Form):
     # Separate from signing and from the consent above: nobody gets news for having signed.
     wants_updates = forms.BooleanField(
         label=_("Send me news about this campaign by email"),
-        help_text=_("Optional. Every message has a link that stops them with one click."),
+        help_text=_("Every message has a link that stops them with one click."),
         required=False,
     )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
     def is_bot(self) -> bool:
         return bool(self.data.get(self.add_prefix("nickname")))
@@ -151,20 +174,27 @@ class IndividualSignForm(SignForm):
     )
     affiliation = CleanCharField(
         label=_("Affiliation or occupation"),
-        help_text=_("Optional: your union, workplace or occupation."),
+        help_text=_("Your union, workplace or occupation."),
         max_length=LIMITS["affiliation"],
         required=False,
     )
     comment = CleanCharField(
         label=_("Comment"),
-        help_text=_("Optional, at most 500 characters."),
+        help_text=COMMENT_HELP,
         max_length=LIMITS["comment"],
         required=False,
         multiline=True,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+    # What the public list shows of a listed individual (statements/signatories.html and the
+    # public files, statements/public_files.py): said where the choice is made.
     show_publicly = forms.BooleanField(
-        label=_("Show my name on the public list of signatories"), required=False
+        label=_("Show my name on the public list of signatories"),
+        help_text=_(
+            "The list shows your name, affiliation, city and country. Your email address "
+            "and your comment are never published."
+        ),
+        required=False,
     )
 
 
@@ -186,8 +216,13 @@ class OrganisationSignForm(SignForm):
         "nickname",
     ]
 
+    # What the public list shows of an organisation, once a moderator approves it.
     organisation_name = CleanCharField(
         label=_("Organisation name"),
+        help_text=_(
+            "Once a moderator approves the endorsement, the public list shows the "
+            "organisation's name, type, city, country and website."
+        ),
         max_length=LIMITS["organisation_name"],
         widget=forms.TextInput(attrs={"autocomplete": "organization"}),
     )
@@ -204,6 +239,7 @@ class OrganisationSignForm(SignForm):
     )
     full_name = CleanCharField(
         label=_("Contact person's name"),
+        help_text=_("The contact person's name, role and email address are never published."),
         max_length=LIMITS["full_name"],
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
@@ -220,7 +256,7 @@ class OrganisationSignForm(SignForm):
     )
     comment = CleanCharField(
         label=_("Message"),
-        help_text=_("Optional, at most 500 characters."),
+        help_text=COMMENT_HELP,
         max_length=LIMITS["comment"],
         required=False,
         multiline=True,

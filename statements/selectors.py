@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import OperationalError, connections, router, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.dispatch import receiver
 from django.http import Http404
+from django.utils import translation
+from django_countries import countries
 
 from statements.models import (
     LISTED_STATES,
@@ -170,11 +172,31 @@ def statement_text(statement: Statement, language: str) -> StatementText:
     )
 
 
+_country_orders: dict[str, list[str]] = {}
+
+
+def country_order(language: str) -> list[str]:
+    """The country codes in the order of their names in `language` (the names the pages
+    show, the site's overrides included)."""
+    found = _country_orders.get(language)
+    if found is None:
+        with translation.override(language):
+            # django-countries sorts the names in the active language when iterated.
+            found = _country_orders[language] = [code for code, _name in countries]
+    return found
+
+
+@receiver(setting_changed)
+def _forget_country_orders(*, setting, **kwargs):
+    if setting == "COUNTRIES_OVERRIDE":
+        _country_orders.clear()
+
+
 def public_organisations(
     statement: Statement, *, search: str = "", matches: int | None = None
 ) -> QuerySet[Signature]:
-    """Approved organisations by country and name; with `search`, those whose name or city
-    holds it, the first `matches` of them found (see public_individuals)."""
+    """Approved organisations by country (code) and name; with `search`, those whose name or
+    city holds it, the first `matches` of them found (see public_individuals)."""
     queryset = Signature.objects.filter(
         statement=statement, kind=Signature.Kind.ORGANISATION, state=Signature.State.APPROVED
     )
@@ -184,6 +206,51 @@ def public_organisations(
     return queryset.only(
         "organisation_name", "organisation_type", "country", "city", "website"
     ).order_by("country", "organisation_name", "pk")
+
+
+def page_of_organisations(
+    organisations: QuerySet[Signature], number: int, per_page: int, *, language: str
+) -> tuple[list[Signature], bool]:
+    """Page `number` of public_organisations() with the countries in the order of their
+    names in `language`, as the list page groups them, and whether more rows follow.
+
+    The database knows codes, not names in a language: ordering every row by a 250-way
+    CASE took 140-170 ms over 20,000 organisations. So the organisations are counted per
+    country first (one grouped query on the list's index), the countries that fall on the
+    page are picked in name order, and only their rows are read, ordered by a CASE over
+    those few."""
+    counts = dict(
+        organisations.order_by()
+        .values_list("country")
+        .annotate(n=Count("pk"))
+        .values_list("country", "n")
+    )
+    known = country_order(language)
+    ordered = [code for code in known if code in counts]
+    ordered += sorted(set(counts) - set(ordered))  # a code the list has no name for: last
+    start, stop = (number - 1) * per_page, number * per_page + 1
+    chosen, before, position = [], 0, 0
+    for code in ordered:
+        if position >= stop:
+            break
+        if position + counts[code] <= start:
+            before = position = position + counts[code]
+            continue
+        chosen.append(code)
+        position += counts[code]
+    if not chosen:
+        return [], False
+    rank = Case(
+        *(When(country=code, then=Value(i)) for i, code in enumerate(chosen)),
+        output_field=IntegerField(),
+    )
+    offset = start - before
+    rows = list(
+        organisations.filter(country__in=chosen).order_by(rank, "organisation_name", "pk")[
+            offset : offset + per_page + 1
+        ]
+    )
+    return rows[:per_page], len(rows) > per_page
 
 
 def public_individuals(

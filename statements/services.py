@@ -19,7 +19,7 @@ from statements import counters
 from statements.models import Signature, Statement
 from statements.normalise import email_key, name_key
 from statements.outbox.models import Email
-from statements.outbox.services import relay_after_commit
+from statements.outbox.services import email_queue, relay_after_commit
 
 logger = logging.getLogger(__name__)
 
@@ -240,6 +240,38 @@ def _sign_statements(vendor: str) -> tuple[list, str, str | None]:
         f"SELECT {email_values} FROM s RETURNING signature_id"
     )
     return fields, statement, None
+
+
+def signature_resend(*, statement: Statement, kind: str, email: str) -> None:
+    """Send the email about a signature again, from the thanks page: what signing again with
+    the same address would send (the confirmation link while the signature is unconfirmed,
+    "already signed" afterwards), within the cap of emails per signature, without changing
+    the signature. An address that holds no signature gets nothing, and the caller answers
+    the same either way."""
+    key = email_key(email)
+    if not key:
+        return
+    with transaction.atomic():
+        signature = (
+            Signature.objects.select_for_update()
+            .filter(statement=statement, kind=kind, email_key=key, key_released_at__isnull=True)
+            .only("pk", "state", "language", "email_count")
+            .first()
+        )
+        if (
+            signature is None
+            or signature.state in {State.WITHDRAWN, State.FRAUDULENT}
+            or signature.email_count >= settings.SIGNATURE_MAX_EMAILS
+        ):
+            return
+        signature.email_count += 1
+        signature.save(update_fields=["email_count"])
+        pending = signature.state == State.PENDING
+        email_queue(
+            kind=Email.Kind.CONFIRMATION if pending else Email.Kind.ALREADY_SIGNED,
+            language=signature.language,
+            signature=signature,
+        )
 
 
 @transaction.atomic

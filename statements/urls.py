@@ -16,7 +16,7 @@ urlpatterns = [
     path("", views.statement_detail, name="home"),
     path("s/<slug:slug>/", views.statement_detail, name="detail"),
     path("s/<slug:slug>/sign/", views.sign, name="sign"),
-    path("s/<slug:slug>/thanks/", views.thanks, name="thanks"),
+    path("s/<slug:slug>/thanks/", views.thanks_page, name="thanks"),
     path("s/<slug:slug>/signatories/", views.signatories, name="signatories"),
     path("s/<slug:slug>/share.png", share_image, name="share_image"),
     # The sign form that partner sites frame (statements/partners/embed.py).

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from django_ratelimit.core import is_ratelimited
 
 from ops.routers import reads_from_replica
-from statements import counters, goals, selectors, services, tokens
+from statements import counters, goals, selectors, services, thanks, tokens
 from statements.caching import shared
 from statements.crossorigin import refuse_cross_site
 from statements.forms import SIGN_FORMS
@@ -46,17 +46,28 @@ def sign_kinds() -> list[tuple[str, str]]:
     ]
 
 
+def signed_cookie_name(statement) -> str:
+    """The cookie a browser gets when it confirms a signature of this statement: the
+    statement page (the same bytes for everyone) leaves the call to sign out for it, in
+    static/js/signing.js. Only the confirmation page reads it, to add a kind to it."""
+    return f"signed_{statement.slug}"
+
+
 def _statement_page(request, statement, *, kind: str, form=None, notice="", status=200):
     counts = counters.get_counts(statement.pk)
+    st = selectors.statement_text_cached(statement, get_language())
     context = {
-        "st": selectors.statement_text_cached(statement, get_language()),
+        "st": st,
         # None for the empty form: its fields come from a cached fragment (detail.html).
         "form": form,
         "kind": kind,
         "kinds": sign_kinds(),
         "counts": counts,
+        "total": counts[Kind.INDIVIDUAL] + counts[Kind.ORGANISATION],
         "progress": goals.progress(counts, statement.signature_goal),
         "latest": selectors.latest_endorsements_cached(statement),
+        "signed_cookie": signed_cookie_name(statement),
+        **_share_context(st),
         "notice": notice,
         # One address per statement and language for search engines and shared links,
         # whichever of its addresses (`/es/` for the default statement) was asked for.
@@ -92,16 +103,19 @@ def sign(request: HttpRequest, slug: str) -> HttpResponse:
         )
 
     return sign_submission(
-        request, slug, page=page, thanks=reverse("statements:thanks", kwargs={"slug": slug})
+        request,
+        slug,
+        page=page,
+        thanks_url=reverse("statements:thanks", kwargs={"slug": slug}),
     )
 
 
 def sign_submission(
-    request: HttpRequest, slug: str, *, page, thanks: str, referrer_id: int | None = None
+    request: HttpRequest, slug: str, *, page, thanks_url: str, referrer_id: int | None = None
 ) -> HttpResponse:
     """A sign POST, for the statement page's form and the embedded one alike: the same
     checks, rate limits and service. `page(statement, form=, kind=, status=, notice=)`
-    renders the form again with its errors; `thanks` is where a signer goes next."""
+    renders the form again with its errors; `thanks_url` is where a signer goes next."""
     statement = selectors.statement_get_cached(slug, seconds=SIGNING_STATE_SECONDS)
     kind = chosen_kind(request.POST.get("kind"))
     form = SIGN_FORMS[kind](request.POST, prefix=kind)
@@ -126,15 +140,29 @@ def sign_submission(
         except services.SigningClosed:
             notice = _("Signing is closed for this statement.")
             return page(statement, form=form, kind=kind, status=403, notice=notice)
-    return redirect(thanks)
+    # The same answer whatever the submission was: the thanks page, naming what was typed.
+    sent = thanks.Sent(
+        statement=statement.slug,
+        email=form.cleaned_data["email"],
+        kind=kind,
+        organisation_name=form.cleaned_data.get("organisation_name", ""),
+    )
+    return redirect(thanks.address_for(thanks_url, sent))
 
 
 @shared
-@require_safe
-def thanks(request: HttpRequest, slug: str) -> HttpResponse:
-    statement = selectors.statement_get_cached(slug)
-    st = selectors.statement_text_cached(statement, get_language())
-    return render(request, "statements/thanks.html", {"st": st})
+@refuse_cross_site
+@require_http_methods(["GET", "HEAD", "POST"])
+def thanks_page(request: HttpRequest, slug: str) -> HttpResponse:
+    """Shared at its plain address; the signer's own with the value the sign POST adds
+    (statements/thanks.py)."""
+    return thanks.thanks_response(
+        request,
+        slug,
+        template="statements/thanks.html",
+        url_name="statements:thanks",
+        form_url_name="statements:detail",
+    )
 
 
 def _signature_from_token(token: str, action: str, max_age, *fields: str):
@@ -177,21 +205,21 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     if withdrawn or state == Signature.State.WITHDRAWN:
         return render(request, "statements/link_invalid.html", status=404)
     st = selectors.statement_text_cached(statement, get_language())
-    if request.method == "POST":
+    signer = dict(zip(CONFIRM_DETAILS, details, strict=True))
+    # A link opened again after its signature was confirmed says so.
+    already = state != Signature.State.PENDING
+    if request.method == "POST" and not already:
         state = services.signature_confirm(signature_id=pk).state
-        return _confirmed_page(request, st, state)
-    if state != Signature.State.PENDING:
-        return _confirmed_page(request, st, state)
-    context = {"st": st, "signer": dict(zip(CONFIRM_DETAILS, details, strict=True))}
+    if request.method == "POST" or already:
+        return _confirmed_page(request, st, state, signer=signer, already=already)
+    context = {"st": st, "signer": signer}
     return render(request, "statements/confirm.html", context)
 
 
-def _confirmed_page(request: HttpRequest, st, state: str) -> HttpResponse:
-    """Thanks, and the share step: links to each network's own share page, built here."""
+def _share_context(st) -> dict:
+    """Links to each network's own share page, built here."""
     url = settings.SITE_URL + reverse("statements:detail", kwargs={"slug": st.statement.slug})
-    context = {
-        "st": st,
-        "state": state,
+    return {
         "share_url": url,
         "share_links": share_links(
             url=url,
@@ -199,7 +227,31 @@ def _confirmed_page(request: HttpRequest, st, state: str) -> HttpResponse:
             subject=st.text.title,
         ),
     }
-    return render(request, "statements/confirmed.html", context)
+
+
+def _confirmed_page(
+    request: HttpRequest, st, state: str, *, signer: dict, already: bool
+) -> HttpResponse:
+    """Thanks, and the share step. A signature that counts (or waits for a moderator) leaves
+    a cookie naming its statement and kind, so that the statement page stops asking this
+    browser to sign it (static/js/signing.js); no other view reads it."""
+    context = {"st": st, "state": state, "signer": signer, "already": already}
+    response = render(request, "statements/confirmed.html", {**context, **_share_context(st)})
+    if state in Signature.PUBLIC_STATES or state == Signature.State.AWAITING_MODERATION:
+        name = signed_cookie_name(st.statement)
+        # The kinds signed from this browser ("individual.organisation"): a link that asks
+        # for the form of another kind still shows it.
+        kinds = set(request.COOKIES.get(name, "").split(".")) & set(Signature.Kind.values)
+        response.set_cookie(
+            name,
+            ".".join(sorted(kinds | {signer["kind"]})),
+            max_age=settings.SIGNED_COOKIE_AGE,
+            path="/",
+            secure=settings.HTTPS,
+            httponly=False,  # read by the page's script, and by nothing else
+            samesite="Lax",
+        )
+    return response
 
 
 @never_cache
@@ -216,7 +268,11 @@ def withdraw(request: HttpRequest, token: str) -> HttpResponse:
     st = selectors.statement_text_cached(statement, get_language())
     if request.method == "POST" or withdrawn:
         state = services.signature_withdraw(signature_id=pk).state
-        return render(request, "statements/withdrawn.html", {"st": st, "state": state})
+        response = render(request, "statements/withdrawn.html", {"st": st, "state": state})
+        if request.method == "POST":
+            # The statement page asks this browser to sign again.
+            response.delete_cookie(signed_cookie_name(statement), path="/", samesite="Lax")
+        return response
     return render(request, "statements/withdraw.html", {"st": st})
 
 
@@ -324,12 +380,13 @@ def signatories(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _lists(statement, search: str, org_number: int, ind_number: int):
     # A search reads no further than its pages show (and one more, to know there are more).
-    organisations, more_organisations = selectors.page_of(
+    organisations, more_organisations = selectors.page_of_organisations(
         selectors.public_organisations(
             statement, search=search, matches=SIGNATORY_PAGES * ORGANISATIONS_PER_PAGE + 1
         ),
         org_number,
         ORGANISATIONS_PER_PAGE,
+        language=get_language(),
     )
     individuals, more_individuals = selectors.page_of(
         selectors.public_individuals(

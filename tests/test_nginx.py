@@ -280,3 +280,22 @@ def test_the_embedded_form_is_shared_per_language_and_code(site):
     status, headers, _ = site.get(embed + "?ref=made-up")
     assert status == 302 and headers["location"] == embed
     assert site.get("/en/embed/kazakhstan-2022/?ref=metal-kz")[1]["x-cache-status"] == "MISS"
+
+
+@pytest.mark.slow
+def test_the_thanks_page_naming_the_address_is_never_kept(site):
+    """The thanks page with the sign POST's value names the address typed: nginx passes it
+    to the signer and keeps no copy; the plain thanks page stays shared, without it."""
+    status, headers, _ = site.sign(INDIVIDUAL, **{"Sec-Fetch-Site": "same-origin"})
+    assert status == 302
+    location = headers["location"].split("#")[0]
+    assert location.startswith("/en/s/kazakhstan-2022/thanks/?t=")
+    for _ in range(2):
+        status, headers, page = site.get(location)
+        assert status == 200 and b"aigerim@example.org" in page
+        assert headers["x-cache-status"] != "HIT"
+        assert "no-store" in headers["cache-control"] and "set-cookie" not in headers
+    site.get("/en/s/kazakhstan-2022/thanks/")
+    status, headers, page = site.get("/en/s/kazakhstan-2022/thanks/")
+    assert status == 200 and headers["x-cache-status"] == "HIT"
+    assert b"aigerim@example.org" not in page

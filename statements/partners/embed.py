@@ -28,7 +28,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_http_methods, require_safe
 
-from statements import counters, goals, selectors, views
+from statements import counters, goals, selectors, thanks, views
 from statements.caching import shared
 from statements.crossorigin import refuse_cross_site
 from statements.partners.selectors import active_partner, frame_ancestors
@@ -95,15 +95,21 @@ def embed_sign(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         slug,
         page=page,
-        thanks=reverse("statements:embed_thanks", kwargs={"slug": slug}),
+        thanks_url=reverse("statements:embed_thanks", kwargs={"slug": slug}),
         referrer_id=partner[0] if partner else None,
     )
 
 
 @shared
 @framable_by_partners
-@require_safe
+@refuse_cross_site
+@require_http_methods(["GET", "HEAD", "POST"])
 def embed_thanks(request: HttpRequest, slug: str) -> HttpResponse:
-    statement = selectors.statement_get_cached(slug)
-    st = selectors.statement_text_cached(statement, get_language())
-    return render(request, "statements/embed_thanks.html", {"st": st})
+    """Like the statement page's thanks page (statements/thanks.py), inside the frame."""
+    return thanks.thanks_response(
+        request,
+        slug,
+        template="statements/embed_thanks.html",
+        url_name="statements:embed_thanks",
+        form_url_name="statements:embed",
+    )

@@ -27,9 +27,13 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (data) {
         if (!data) { return; }
-        ["individuals", "organisations"].forEach(function (name) {
-          var node = box.querySelector('[data-count="' + name + '"]');
-          if (node && typeof data[name] === "number") { node.textContent = String(data[name]); }
+        data.total = data.individuals + data.organisations;
+        ["individuals", "organisations", "total"].forEach(function (name) {
+          if (typeof data[name] !== "number") { return; }
+          var nodes = document.querySelectorAll('[data-count="' + name + '"]');
+          Array.prototype.forEach.call(nodes, function (node) {
+            node.textContent = String(data[name]);
+          });
         });
       })
       .catch(function () {});

@@ -414,6 +414,26 @@ def test_the_queue_names_statements_by_title(moderator_client, statement, pendin
     assert ">kazakhstan-2022<" not in body
 
 
+@pytest.mark.parametrize(
+    ("language", "short", "long"),
+    [
+        ("en", "12/03/2026 2:05 p.m.", "Dec. 3, 2026, 2:05 p.m."),
+        ("ru", "03.12.2026 14:05", "3 декабря 2026 г. 14:05"),
+        ("es", "03/12/2026 14:05", "3 de diciembre de 2026 a las 14:05"),
+    ],
+)
+def test_dates_follow_the_staff_members_language(moderator, pending_org, language, short, long):
+    from django.test import Client
+
+    when = timezone.datetime(2026, 12, 3, 14, 5, tzinfo=timezone.UTC)
+    Signature.objects.filter(pk=pending_org.pk).update(created_at=when)
+    client = Client(headers={"Accept-Language": language})
+    client.force_login(moderator)
+    assert short in client.get(reverse("staff:queue")).content.decode()
+    page = client.get(reverse("staff:signature", args=[pending_org.pk])).content.decode()
+    assert long in page
+
+
 # --- Telling a rejected organisation ------------------------------------------------------------
 
 

@@ -149,6 +149,8 @@ def _links(body: str) -> dict[str, str]:
 )
 def test_hreflang_and_canonical(client, statement, settings, path, canonical):
     settings.SITE_URL = "https://petition.example.org"
+    # The privacy notice names the contact address (by default that of noreply@localhost).
+    settings.CONTACT_EMAIL = "contact@petition.example.org"
     body = client.get(path, HTTP_HOST="localhost").content.decode()
     site = "https://petition.example.org"
     assert f'<link rel="canonical" href="{site}{canonical}">' in body

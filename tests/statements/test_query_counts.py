@@ -49,6 +49,14 @@ def test_thanks_page_makes_no_query(client, statement, django_assert_num_queries
         assert client.get(url).status_code == 200
 
 
+def test_the_signers_own_thanks_page_makes_no_query(client, statement, django_assert_num_queries):
+    location = client.post(SIGN_URL, individual(0))["Location"]
+    client.get(location)
+    with django_assert_num_queries(0):
+        page = client.get(location)
+    assert page.status_code == 200 and "count0@example.org" in page.content.decode()
+
+
 def test_sign_post_is_one_statement_either_way(
     client, statement, django_assert_num_queries, monkeypatch
 ):

@@ -207,5 +207,6 @@ def test_a_shared_page_that_sets_a_cookie_is_made_private(caplog):
 def test_the_statement_page_carries_no_token_and_needs_no_cookie(client, statement):
     body = client.get("/en/").content.decode()
     form = re.search(r'<form method="post" action="([^"]+)"', body)
-    assert form.group(1) == "/en/s/kazakhstan-2022/sign/"
+    # A submit with a problem lands on it (statements/_sign_problem.html).
+    assert form.group(1) == "/en/s/kazakhstan-2022/sign/#sign-problem"
     assert "csrfmiddlewaretoken" not in body
