@@ -16,6 +16,9 @@ from statements.normalise import (
     clean_text,
     has_forbidden_characters,
 )
+from statements.normalise import (
+    email_key as address_key,
+)
 from statements.services import SignatureData
 
 LIMITS = Signature.LIMITS
@@ -123,12 +126,18 @@ class SignForm(forms.Form):
     def is_bot(self) -> bool:
         return bool(self.data.get(self.add_prefix("nickname")))
 
+    @functools.cached_property
+    def email_key(self) -> str:
+        """The valid form's address key: computed once, for the rate limit and the row."""
+        return address_key(self.cleaned_data["email"])
+
     def to_data(self, *, language: str, referrer_id: int | None = None) -> SignatureData:
         cd = self.cleaned_data
         return SignatureData(
             kind=self.kind,
             full_name=cd["full_name"],
             email=cd["email"],
+            email_key=self.email_key,
             country=cd["country"],
             city=cd.get("city", ""),
             affiliation=cd.get("affiliation", ""),

@@ -27,7 +27,7 @@ from statements.crossorigin import refuse_cross_site
 from statements.forms import SIGN_FORMS
 from statements.http import client_ip, ip_bucket, sign_rate_limited
 from statements.models import Signature
-from statements.normalise import email_key, search_text
+from statements.normalise import search_text
 from statements.sharing.links import share_links
 
 logger = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ def sign_submission(
     # address's budgets (in one round trip to the cache).
     if not form.is_valid():
         return page(statement, form=form, kind=kind, status=400)
-    if sign_rate_limited(request, email_key(form.cleaned_data["email"])):
+    if sign_rate_limited(request, form.email_key):
         notice = _("Too many attempts. Please wait a few minutes and try again.")
         return page(statement, form=form, kind=kind, status=429, notice=notice)
     if not form.is_bot():
