@@ -7,6 +7,9 @@ stored (see statements/staff/services.py).
 """
 
 import email.policy
+import re
+import secrets
+import smtplib
 from email.charset import QP, Charset
 from email.header import Header
 from email.mime.multipart import MIMEMultipart
@@ -79,7 +82,14 @@ class FastEmailMessage(EmailMultiAlternatives):
         )
         if not plain or policy not in (email.policy.SMTP, email.policy.default):
             return super().message(policy=policy)
-        message = MIMEMultipart("alternative", policy=_CRLF if policy.linesep == "\r\n" else _LF)
+        message = MIMEMultipart(
+            "alternative",
+            # Chosen here, not by the generator: it would compile a regular expression per
+            # message to prove its own boundary absent from the parts, where 128 random bits
+            # (unknown to anyone writing a name into the form) cannot meet the text.
+            boundary="=_" + secrets.token_hex(16),
+            policy=_CRLF if policy.linesep == "\r\n" else _LF,
+        )
         message.attach(_text_part(self.body, "plain"))
         message.attach(_text_part(self.alternatives[0].content, "html"))
         subject = str(self.subject)
@@ -117,6 +127,36 @@ def _sender(language: str) -> str:
 
 
 _senders: dict[tuple, str] = {}
+
+
+# A plain ASCII addr-spec (dot-atoms on both sides, no display name, no comment): Django's
+# SMTP backend parses it with the email package's header parser only to find it unchanged.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\Z"
+)
+
+
+def envelope_address(backend, address: str) -> str:
+    """`backend.prep_address(address)` (Django's SMTP backend), without parsing an address
+    that is a plain ASCII addr-spec: the parser returns it as it is, at 0.3 ms an address.
+    Anything else takes Django's path. tests/test_emails.py compares both."""
+    if _PLAIN_ADDRESS.match(address):
+        return address
+    return backend.prep_address(address)
+
+
+def send_on(backend, message: EmailMultiAlternatives, envelope_from: str) -> None:
+    """Send one message over an open connection of Django's SMTP backend, as its
+    `send_messages([message])` does (the same bytes, the same exceptions), with the sender's
+    address prepared once per batch by the caller and the recipients' by
+    `envelope_address`."""
+    recipients = [envelope_address(backend, address) for address in message.recipients()]
+    if not recipients:
+        return
+    built = message.message(policy=email.policy.SMTP)
+    connection: smtplib.SMTP = backend.connection
+    connection.sendmail(envelope_from, recipients, built.as_bytes())
 
 
 def send_email(name: str, *, to: str, context: dict, language: str) -> None:

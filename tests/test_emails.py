@@ -4,6 +4,7 @@ and parts, so the shortcut can be trusted wherever an email is sent."""
 import email
 import email.policy
 
+import hypothesis
 import pytest
 from django.core.mail import EmailMultiAlternatives
 
@@ -59,3 +60,64 @@ def test_anything_else_takes_djangos_path(settings):
     built = message.message(policy=email.policy.SMTP)
     assert isinstance(built, email.message.EmailMessage)
     assert [part.get_content_type() for part in built.walk()][-1] == "text/csv"
+
+
+ADDRESSES = [
+    "a@example.org",
+    "Jane.Doe+petition@GoogleMail.com",
+    "o'brien@example.ie",
+    "x@sub-domain.example.co.uk",
+    "Ann <ann@example.org>",
+    "aigerim@пример.рф",
+    '"quoted"@example.org',
+    "a..b@example.org",
+    ".a@example.org",
+    "a@-example.org",
+    "a@example.org (comment)",
+    "a@[127.0.0.1]",
+    "a@example.org\nBcc: b@example.org",
+    "nobody",
+]
+
+
+@pytest.fixture
+def smtp_backend(settings):
+    """Django's SMTP backend (never connected)."""
+    from django.core.mail import mailers
+
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": 1},
+        }
+    }
+    return mailers.default
+
+
+def _compare(backend, address):
+    """envelope_address(), the shortcut, against Django's prep_address()."""
+    from statements.emails import envelope_address
+
+    try:
+        expected = backend.prep_address(address)
+    except ValueError:
+        with pytest.raises(ValueError):
+            envelope_address(backend, address)
+        return
+    assert envelope_address(backend, address) == expected
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_envelope_addresses_are_djangos(smtp_backend, address):
+    _compare(smtp_backend, address)
+
+
+@hypothesis.settings(suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+@hypothesis.given(
+    local=hypothesis.strategies.from_regex(
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,20}", fullmatch=True
+    ),
+    domain=hypothesis.strategies.from_regex(r"[A-Za-z0-9.-]{1,20}", fullmatch=True),
+)
+def test_envelope_addresses_are_djangos_for_any_ascii_address(smtp_backend, local, domain):
+    _compare(smtp_backend, f"{local}@{domain}")

@@ -22,6 +22,7 @@ and its lease keep other senders away instead.
 """
 
 import contextlib
+import functools
 import logging
 import random
 import smtplib
@@ -32,10 +33,12 @@ from datetime import timedelta
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import mailers
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import DatabaseError, InterfaceError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from statements.emails import send_on
 from statements.models import AuditEvent, Signature
 from statements.outbox.compose import Draft, compose
 from statements.outbox.models import Email
@@ -130,15 +133,32 @@ def _record_failure(email: Email, error: str) -> None:
 
 def mark_sent(email: Email) -> None:
     now = timezone.now()
-    sent = Email.objects.filter(pk=email.pk, state=State.QUEUED)
     if email.kind != Kind.ENDORSEMENT_PUBLISHED:
-        sent.update(state=State.SENT, sent_at=now, claim=None, attempts=F("attempts") + 1)
+        # Once per email sent: written once per process, not compiled by the ORM each time
+        # (a third of what a sender spent on an email).
+        connection = transaction.get_connection()
+        sent_at = Email._meta.get_field("sent_at").get_db_prep_value(now, connection)
+        with connection.cursor() as cursor:
+            cursor.execute(_mark_sent_statement(), [sent_at, email.pk])
         return
+    sent = Email.objects.filter(pk=email.pk, state=State.QUEUED)
     with transaction.atomic():
         sent.update(state=State.SENT, sent_at=now, claim=None, attempts=F("attempts") + 1)
         AuditEvent.objects.create(
             action=AUDIT_ENDORSEMENT_PUBLISHED, signature_id=email.signature_id, created_at=now
         )
+
+
+@functools.cache
+def _mark_sent_statement() -> str:
+    """The UPDATE of `Email.objects.filter(pk=…, state=QUEUED).update(state=SENT,
+    sent_at=…, claim=None, attempts=F("attempts") + 1)`."""
+    quote = transaction.get_connection().ops.quote_name
+    return (
+        f"UPDATE {quote(Email._meta.db_table)} SET state = '{State.SENT}', "  # noqa: S608
+        f"sent_at = %s, claim = NULL, attempts = attempts + 1 "
+        f"WHERE {quote(Email._meta.pk.column)} = %s AND state = '{State.QUEUED}'"
+    )
 
 
 def mark_failed(email: Email, error: str) -> None:
@@ -282,6 +302,7 @@ def _send_all(batch: _Batch, drafts: list[Draft]) -> None:
     if not drafts:
         return
     backend = mailers.default
+    send = _sender_for(backend)
     try:
         _open(backend)
     except ConnectionLost as lost:
@@ -296,7 +317,7 @@ def _send_all(batch: _Batch, drafts: list[Draft]) -> None:
             email = draft.email
             batch.pending.remove(email)
             try:
-                backend.send_messages([draft.message])
+                send(draft.message)
             except SoftTimeLimitExceeded:
                 # Out of time: this one may or may not have gone; the rest wait for a task.
                 result.stopped = "time limit"
@@ -326,6 +347,23 @@ def _send_all(batch: _Batch, drafts: list[Draft]) -> None:
     finally:
         with contextlib.suppress(Exception):  # a broken connection is dropped either way
             backend.close()
+
+
+def _sender_for(backend):
+    """How to send one message over `backend`'s open connection. Django's SMTP backend gets
+    the shortcut of statements/emails.py (`send_on`: the sender's address prepared once per
+    batch, plain recipients' without parsing); any other backend its own send_messages."""
+    if not isinstance(backend, SMTPBackend):
+        return lambda message: backend.send_messages([message])
+    senders: dict[str, str] = {}
+
+    def send(message) -> None:
+        envelope_from = senders.get(message.from_email)
+        if envelope_from is None:
+            envelope_from = senders[message.from_email] = backend.prep_address(message.from_email)
+        send_on(backend, message, envelope_from)
+
+    return send
 
 
 def _open(backend) -> None:
