@@ -272,10 +272,15 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Email ----------------------------------------------------------------------------------
 MAILERS = {"default": email_config(env_str("EMAIL_URL", ""), timeout=env_int("EMAIL_TIMEOUT", 10))}
-# The outbox (statements/outbox/): emails per batch (one SMTP connection each), emails claimed
-# and unsent at most, how long a claimed batch may wait in the broker before it is claimed
-# again, and how long a transient failure is retried (with backoff up to the maximum).
+# The outbox (statements/outbox/): emails per batch, emails claimed and unsent at most, how
+# long a claimed batch may wait in the broker before it is claimed again, and how long a
+# transient failure is retried (with backoff up to the maximum).
 OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 100)
+# Connections to the mail server one batch may use at once (threads of the sending task, so
+# that the waits for the server overlap), at most one per OUTBOX_EMAILS_PER_CONNECTION emails:
+# a small batch goes over one connection.
+OUTBOX_SMTP_CONNECTIONS = env_int("OUTBOX_SMTP_CONNECTIONS", 4)
+OUTBOX_EMAILS_PER_CONNECTION = env_int("OUTBOX_EMAILS_PER_CONNECTION", 20)
 OUTBOX_MAX_IN_FLIGHT = env_int("OUTBOX_MAX_IN_FLIGHT", 2000)
 OUTBOX_CLAIM_SECONDS = env_int("OUTBOX_CLAIM_SECONDS", 30)
 OUTBOX_RETRY_HOURS = env_int("OUTBOX_RETRY_HOURS", 48)

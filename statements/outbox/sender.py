@@ -21,11 +21,14 @@ died, before its row was marked. No row lock is held while the mail server talks
 and its lease keep other senders away instead.
 """
 
+import collections
 import contextlib
 import functools
 import logging
+import queue
 import random
 import smtplib
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -301,6 +304,13 @@ def _send_all(batch: _Batch, drafts: list[Draft]) -> None:
     drafts = [d for d in drafts if d.message is not None]
     if not drafts:
         return
+    connections = min(
+        settings.OUTBOX_SMTP_CONNECTIONS,
+        -(-len(drafts) // max(1, settings.OUTBOX_EMAILS_PER_CONNECTION)),
+    )
+    if connections > 1:
+        _send_parallel(batch, drafts, connections)
+        return
     backend = mailers.default
     send = _sender_for(backend)
     try:
@@ -328,12 +338,7 @@ def _send_all(batch: _Batch, drafts: list[Draft]) -> None:
                 return
             except Exception as exc:
                 outcome, error = classify(exc)
-                if outcome == "permanent":
-                    batch.record(mark_failed, email, error)
-                    result.failed += 1
-                    continue
-                batch.record(mark_retry, email, error)
-                result.retried += 1
+                _record_outcome(batch, email, outcome, error)
                 if outcome == "connection" and not _reconnect(backend):
                     result.stopped = error
                     batch.record(release, list(batch.pending), error)
@@ -341,12 +346,157 @@ def _send_all(batch: _Batch, drafts: list[Draft]) -> None:
                     batch.pending.clear()
                     return
                 continue
-            batch.record(mark_sent, email)
-            result.sent += 1
-            result.sent_ids.append(email.pk)
+            _record_outcome(batch, email, SENT, "")
     finally:
         with contextlib.suppress(Exception):  # a broken connection is dropped either way
             backend.close()
+
+
+SENT = "sent"
+
+
+def _record_outcome(batch: _Batch, email: Email, outcome: str, error: str) -> None:
+    """Record what became of one message: sent, refused for good, or to be tried again."""
+    result = batch.result
+    if outcome == SENT:
+        batch.record(mark_sent, email)
+        result.sent += 1
+        result.sent_ids.append(email.pk)
+    elif outcome == "permanent":
+        batch.record(mark_failed, email, error)
+        result.failed += 1
+    else:
+        batch.record(mark_retry, email, error)
+        result.retried += 1
+
+
+# --- Several connections at once -------------------------------------------------------------
+#
+# A message costs the sender CPU (building it) and then waiting (four exchanges with the mail
+# server, which spends its own time on each). With several connections the waits of one
+# overlap the work of the others: each connection is a thread that sends, hands the outcome
+# to the task's own thread, and waits for it to be recorded before it sends again. So the
+# database is used by the task's thread alone, each row is still marked as soon as the server
+# accepted it, and at most one accepted message per connection is unmarked at any moment
+# (what a worker killed at that moment could send twice). Nothing is locked meanwhile: the
+# claim and its lease keep other senders away, as with one connection.
+
+
+# How long the task waits for a connection to finish its message once told to stop: longer
+# than any exchange with the server can take (each is bounded by EMAIL_TIMEOUT).
+JOIN_SECONDS = 60
+
+
+class _Channel(threading.Thread):
+    """One connection to the mail server, taking drafts from the batch's common queue."""
+
+    def __init__(self, work: collections.deque, outcomes: queue.Queue, stop: threading.Event):
+        super().__init__(daemon=True, name="outbox-smtp")
+        self.work, self.outcomes, self.stop = work, outcomes, stop
+        self.recorded = threading.Event()
+
+    def run(self) -> None:
+        backend = mailers.default
+        send = _sender_for(backend)
+        try:
+            _open(backend)
+        except ConnectionLost as lost:
+            self.outcomes.put((self, None, "connection", str(lost)))
+            return
+        try:
+            while not self.stop.is_set():
+                try:
+                    draft = self.work.popleft()
+                except IndexError:
+                    return
+                try:
+                    send(draft.message)
+                except Exception as exc:
+                    outcome, error = classify(exc)
+                else:
+                    outcome, error = SENT, ""
+                self.recorded.clear()
+                self.outcomes.put((self, draft, outcome, error))
+                self.recorded.wait()
+                if outcome == "connection" and not _reconnect(backend):
+                    self.outcomes.put((self, None, "connection", error))
+                    return
+        finally:
+            with contextlib.suppress(Exception):
+                backend.close()
+
+
+def _send_parallel(batch: _Batch, drafts: list[Draft], count: int) -> None:
+    result = batch.result
+    work = collections.deque(drafts)
+    outcomes: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    channels = [_Channel(work, outcomes, stop) for _ in range(count)]
+    for channel in channels:
+        channel.start()
+    stopped = ""
+    try:
+        while any(channel.is_alive() for channel in channels) or not outcomes.empty():
+            try:
+                channel, draft, outcome, error = outcomes.get(timeout=0.2)
+            except queue.Empty:
+                batch.renew()
+                continue
+            try:
+                if draft is None:
+                    stopped = error  # this connection is gone; the others go on
+                    continue
+                batch.pending.remove(draft.email)
+                _record_outcome(batch, draft.email, outcome, error)
+            finally:
+                channel.recorded.set()
+            batch.renew()
+    except SoftTimeLimitExceeded:
+        stopped = "time limit"
+        _stop_channels(batch, channels, outcomes, stop)
+    except BaseException:
+        # The database failed (or worse): the messages in flight are finished and their
+        # outcomes owed; deliver_batch records them and gives the rest back.
+        _stop_channels(batch, channels, outcomes, stop)
+        raise
+    finally:
+        stop.set()
+        for channel in channels:
+            channel.recorded.set()
+            channel.join(JOIN_SECONDS)
+    untried = [draft.email for draft in work]
+    if untried:
+        result.stopped = stopped or "connection lost"
+        reason = "not sent: the task ran out of time" if stopped == "time limit" else result.stopped
+        for email in untried:
+            batch.pending.remove(email)
+        batch.record(release, untried, reason)
+        result.released += len(untried)
+
+
+def _stop_channels(batch: _Batch, channels, outcomes: queue.Queue, stop: threading.Event):
+    """Let each connection finish the message it is sending, and owe its outcome."""
+    stop.set()
+    while any(channel.is_alive() for channel in channels) or not outcomes.empty():
+        try:
+            channel, draft, outcome, error = outcomes.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if draft is not None:
+            batch.pending.remove(draft.email)
+            function = {SENT: mark_sent, "permanent": mark_failed}.get(outcome, mark_retry)
+            batch.owed.append((function, draft.email) + (() if outcome == SENT else (error,)))
+            _count(batch.result, outcome)
+        channel.recorded.set()
+
+
+def _count(result: BatchResult, outcome: str) -> None:
+    if outcome == SENT:
+        result.sent += 1
+    elif outcome == "permanent":
+        result.failed += 1
+    else:
+        result.retried += 1
 
 
 def _sender_for(backend):

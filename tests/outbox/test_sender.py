@@ -23,7 +23,10 @@ def send_due():
     return sender.deliver_batch(claim=claim, ids=ids)
 
 
-def test_a_batch_goes_over_one_connection_and_every_row_is_marked_sent(statement, smtp_mailer):
+def test_a_batch_goes_over_one_connection_and_every_row_is_marked_sent(
+    statement, smtp_mailer, settings
+):
+    settings.OUTBOX_SMTP_CONNECTIONS = 1
     emails = queue_confirmations(statement, 30)
     result = send_due()
     assert result.sent == 30
@@ -38,6 +41,35 @@ def test_a_batch_goes_over_one_connection_and_every_row_is_marked_sent(statement
         assert signature.full_name in text
         token = re.search(r"/confirm/(\S+)/", text).group(1)
         assert tokens.read_token(token, tokens.CONFIRM, timedelta(days=1)) == signature.public_id
+
+
+def test_a_large_batch_goes_over_several_connections_each_row_marked_once(
+    statement, smtp_mailer, settings
+):
+    settings.OUTBOX_SMTP_CONNECTIONS, settings.OUTBOX_EMAILS_PER_CONNECTION = 3, 10
+    emails = queue_confirmations(statement, 30)
+    result = send_due()
+    assert result.sent == 30 and result.released == 0
+    assert smtp_mailer.connections == 3
+    assert states(emails) == [SENT] * 30
+    assert sorted(m["To"] for m in smtp_mailer.messages) == sorted(
+        e.signature.email for e in emails
+    )
+    # Five emails: one connection is enough.
+    queue_confirmations(statement, 5)
+    assert send_due().sent == 5
+    assert smtp_mailer.connections == 4
+
+
+def test_with_several_connections_failures_are_sorted_as_with_one(statement, smtp_mailer, settings):
+    settings.OUTBOX_SMTP_CONNECTIONS, settings.OUTBOX_EMAILS_PER_CONNECTION = 2, 1
+    emails = queue_confirmations(statement, 6)
+    smtp_mailer.refuse[emails[1].signature.email] = "550 5.1.1 no such mailbox"
+    smtp_mailer.refuse[emails[4].signature.email] = "451 4.3.0 try again later"
+    result = send_due()
+    assert (result.sent, result.failed, result.retried) == (4, 1, 1)
+    state = dict(Email.objects.values_list("pk", "state"))
+    assert [state[e.pk] for e in emails] == [SENT, FAILED, SENT, SENT, QUEUED, SENT]
 
 
 def test_templates_render_once_per_kind_and_language(statement, smtp_mailer, monkeypatch):
@@ -168,6 +200,61 @@ def test_a_database_error_stops_the_sending_and_the_outcome_is_still_recorded(
     assert sorted(m["To"] for m in smtp_mailer.messages) == sorted(
         e.signature.email for e in emails
     )
+
+
+def test_a_database_error_with_several_connections_sends_no_more_and_loses_nothing(
+    transactional_db, smtp_mailer, settings
+):
+    """Each connection finishes the message it holds; every accepted one is still marked,
+    the rest go with the next batch, and none twice."""
+    settings.OUTBOX_SMTP_CONNECTIONS, settings.OUTBOX_EMAILS_PER_CONNECTION = 3, 1
+    load_all()
+    emails = queue_confirmations(Statement.objects.get(), 12)
+    failures = []
+
+    def first_mark_fails(execute, sql, params, many, context):
+        if not failures and sql.startswith('UPDATE "outbox_email"') and "sent_at" in sql:
+            failures.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(first_mark_fails):
+        result = send_due()
+    assert failures and result.database_errors == 1
+    accepted = len(smtp_mailer.messages)
+    assert 1 <= accepted <= 3  # at most the message each connection held
+    assert states(emails).count(SENT) == accepted  # each one marked, the owed mark too
+    Email.objects.filter(state=QUEUED).update(due_at=timezone.now())
+    assert send_due().sent == 12 - accepted
+    assert sorted(m["To"] for m in smtp_mailer.messages) == sorted(
+        e.signature.email for e in emails
+    )
+
+
+def test_the_time_limit_with_several_connections_gives_the_rest_back(
+    statement, smtp_mailer, settings, monkeypatch
+):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    settings.OUTBOX_SMTP_CONNECTIONS, settings.OUTBOX_EMAILS_PER_CONNECTION = 3, 1
+    emails = queue_confirmations(statement, 12)
+    stock, hits = sender.mark_sent, []
+
+    def time_runs_out(email):
+        if not hits:
+            hits.append(email)
+            raise SoftTimeLimitExceeded()
+        stock(email)
+
+    monkeypatch.setattr(sender, "mark_sent", time_runs_out)
+    result = send_due()
+    assert result.stopped == "time limit"
+    accepted = len(smtp_mailer.messages)
+    assert accepted <= 3 and states(emails).count(SENT) == accepted
+    assert result.released == 12 - accepted
+    Email.objects.filter(state=QUEUED).update(due_at=timezone.now())
+    assert send_due().sent == 12 - accepted
+    assert len(smtp_mailer.messages) == len({m["To"] for m in smtp_mailer.messages}) == 12
 
 
 def test_redelivered_batch_sends_only_what_is_not_marked(statement, smtp_mailer):
