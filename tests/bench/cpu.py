@@ -219,7 +219,17 @@ def measure_emails(client: Client, n: int, count: int, run_id: str) -> dict:
     port = int(os.environ["EMAIL_URL"].rsplit(":", 1)[1])
     log = Path(tempfile.mkdtemp(prefix="petition-cpu-sink-")) / "sink.tsv"
     sink = subprocess.Popen(
-        [sys.executable, "-m", "tests.bench.smtp_sink", "--port", str(port), "--log", str(log)],
+        [
+            sys.executable,
+            "-m",
+            "tests.bench.smtp_sink",
+            "--port",
+            str(port),
+            "--log",
+            str(log),
+            "--processes",
+            str(os.cpu_count() or 1),
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -1,7 +1,8 @@
 """The email measures of `make bench` (tests/bench/run.py calls them):
 
-  email-ceiling  what the SMTP sink accepts from a plain smtplib loop over one connection: no
-                 worker can deliver faster to this sink on this machine
+  email-ceiling  what the SMTP sink accepts from plain smtplib loops, one per connection, as
+                 many connections as a worker's batch uses: no worker can deliver faster to
+                 this sink on this machine
   latency        from a sign POST to its email accepted by the sink, while signatures arrive
                  at BENCH_LATENCY_RATE a second (200) for BENCH_LATENCY_SECONDS (60), with the
                  stack as deployed: gunicorn, a worker, beat's one-second relay tick
@@ -63,18 +64,32 @@ def sample_message() -> bytes:
     return message.message(policy=email.policy.SMTP).as_bytes()
 
 
-def smtplib_ceiling(stack: Stack, run_id: str, count: int) -> dict:
-    """Send `count` prepared messages with smtplib over one connection, as fast as the sink
-    takes them; the rate is counted from the sink's own timestamps, like a worker's."""
+def smtplib_ceiling(stack: Stack, run_id: str, count: int, connections: int = 1) -> dict:
+    """Send `count` prepared messages with smtplib, in `connections` loops at once (one
+    connection each, in threads), as fast as the sink takes them: as many connections as a
+    worker's batch uses. The rate is counted from the sink's own timestamps, like a
+    worker's."""
     raw = sample_message()
     prefix = f"c{run_id}-"
-    with smtplib.SMTP("127.0.0.1", stack.smtp_port, timeout=10) as smtp:
-        for n in range(count):
-            smtp.sendmail("noreply@" + EMAIL_DOMAIN, [f"{prefix}{n}@{EMAIL_DOMAIN}"], raw)
+
+    def loop(index: int) -> None:
+        with smtplib.SMTP("127.0.0.1", stack.smtp_port, timeout=10) as smtp:
+            for n in range(index, count, connections):
+                smtp.sendmail("noreply@" + EMAIL_DOMAIN, [f"{prefix}{n}@{EMAIL_DOMAIN}"], raw)
+
+    loops = [threading.Thread(target=loop, args=(i,)) for i in range(connections)]
+    for thread in loops:
+        thread.start()
+    for thread in loops:
+        thread.join()
     wait_for(lambda: len(sink_lines(stack, prefix)) >= count, 30, "the ceiling's messages")
     stamps = sorted(float(line[0]) for line in sink_lines(stack, prefix))
     span = stamps[-1] - stamps[0]
-    return {"rate": (len(stamps) - 1) / span if span else 0.0, "messages": len(stamps)}
+    return {
+        "rate": (len(stamps) - 1) / span if span else 0.0,
+        "messages": len(stamps),
+        "connections": connections,
+    }
 
 
 # --- Sign POSTs ----------------------------------------------------------------------------

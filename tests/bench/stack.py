@@ -248,7 +248,8 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def start_sink(self) -> None:
+    def start_sink(self, processes: int = 1) -> None:
+        """The SMTP sink, as `processes` processes sharing its port (tests/bench/smtp_sink.py)."""
         self.sink_log.write_text("")
         process = self._start(
             "smtp-sink",
@@ -260,6 +261,8 @@ class Stack:
                 str(self.smtp_port),
                 "--log",
                 str(self.sink_log),
+                "--processes",
+                str(processes),
             ],
         )
         wait_for(lambda: b"sink ready" in process.log.read_bytes(), 30, "the SMTP sink")
