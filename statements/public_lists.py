@@ -26,9 +26,9 @@ from django.views.decorators.http import require_safe
 from ops.routers import reads_from_replica
 from statements import selectors
 from statements.caching import shared
-from statements.public_files import claim_build, list_path
+from statements.public_files import list_path
 from statements.signals import public_set_changed
-from statements.tasks import public_lists_build
+from statements.tasks import public_lists_build_queue
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +40,7 @@ def lists_changed(sender=None, *, statement_id: int, **kwargs) -> None:
     """Queue a build of the statement's public lists, unless one is already queued (see
     public_files.claim_build). Runs after commit, whenever the public set changed."""
     try:
-        delay = claim_build(statement_id)
-        if delay is not None:
-            public_lists_build.apply_async((statement_id,), countdown=delay)
+        public_lists_build_queue(statement_id)
     except Exception:
         # The periodic refresh builds it later; the change itself is committed.
         logger.warning("could not queue a build of the public lists of statement %d", statement_id)

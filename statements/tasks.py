@@ -48,6 +48,14 @@ def public_lists_build(statement_id: int) -> int:
         return public_files.build(statement)
 
 
+def public_lists_build_queue(statement_id: int) -> None:
+    """Queue a build of the statement's public lists unless one is already queued (see
+    public_files.claim_build). Raises if the cache or the broker cannot be reached."""
+    delay = public_files.claim_build(statement_id)
+    if delay is not None:
+        public_lists_build.apply_async((statement_id,), countdown=delay)
+
+
 @shared_task(acks_late=True)
 def public_lists_refresh() -> list[int]:
     """Periodic: queue the lists that are missing or older than PUBLIC_LISTS_MAX_AGE (a change
@@ -56,8 +64,6 @@ def public_lists_refresh() -> list[int]:
     for statement in Statement.objects.order_by("pk"):
         age = public_files.age_seconds(statement)
         if age is None or age > settings.PUBLIC_LISTS_MAX_AGE:
-            delay = public_files.claim_build(statement.pk)
-            if delay is not None:
-                public_lists_build.apply_async((statement.pk,), countdown=delay)
+            public_lists_build_queue(statement.pk)
             queued.append(statement.pk)
     return queued

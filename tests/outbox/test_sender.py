@@ -2,6 +2,7 @@
 marked as the server accepts it, and every failure sorted and recorded."""
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -173,6 +174,19 @@ def test_a_server_that_cannot_be_reached_costs_no_attempt(statement, settings):
     assert all("connection failed" in r.last_error for r in rows)
 
 
+def _first_mark_fails(failures: list) -> Callable:
+    """A database wrapper under which the first UPDATE marking an email sent fails as a lost
+    connection would; it records that UPDATE in `failures`."""
+
+    def wrapper(execute, sql, params, many, context):
+        if not failures and sql.startswith('UPDATE "outbox_email"') and "sent_at" in sql:
+            failures.append(sql)
+            raise OperationalError("server closed the connection unexpectedly")
+        return execute(sql, params, many, context)
+
+    return wrapper
+
+
 def test_a_database_error_stops_the_sending_and_the_outcome_is_still_recorded(
     transactional_db, smtp_mailer
 ):
@@ -180,12 +194,7 @@ def test_a_database_error_stops_the_sending_and_the_outcome_is_still_recorded(
     load_all()
     emails = queue_confirmations(Statement.objects.get(), 5)
     failures = []
-
-    def first_mark_fails(execute, sql, params, many, context):
-        if not failures and sql.startswith('UPDATE "outbox_email"') and "sent_at" in sql:
-            failures.append(sql)
-            raise OperationalError("server closed the connection unexpectedly")
-        return execute(sql, params, many, context)
+    first_mark_fails = _first_mark_fails(failures)
 
     with connection.execute_wrapper(first_mark_fails):
         result = send_due()
@@ -211,12 +220,7 @@ def test_a_database_error_with_several_connections_sends_no_more_and_loses_nothi
     load_all()
     emails = queue_confirmations(Statement.objects.get(), 12)
     failures = []
-
-    def first_mark_fails(execute, sql, params, many, context):
-        if not failures and sql.startswith('UPDATE "outbox_email"') and "sent_at" in sql:
-            failures.append(sql)
-            raise OperationalError("server closed the connection unexpectedly")
-        return execute(sql, params, many, context)
+    first_mark_fails = _first_mark_fails(failures)
 
     with connection.execute_wrapper(first_mark_fails):
         result = send_due()

@@ -52,6 +52,7 @@ def invalidation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         matches = selectors.invalidation_matches(conditions)
         current = matches.count()
         sample = selectors.invalidation_sample(matches)
+    revertible = run.state in rules.REVERTIBLE and run.changed_count > 0
     context = {
         "run": run,
         "conditions": conditions,
@@ -59,13 +60,9 @@ def invalidation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "current": current,
         "sample": sample,
         "states": InvalidationRun.State,
-        "can_revert": run.state in rules.REVERTIBLE
-        and run.reverted_at is None
-        and run.changed_count > 0,
+        "can_revert": revertible and run.reverted_at is None,
         # A revert whose chain of background tasks stopped can be set going again.
-        "can_resume_revert": run.state in rules.REVERTIBLE
-        and run.reverted_at is not None
-        and run.changed_count > 0,
+        "can_resume_revert": revertible and run.reverted_at is not None,
         "events": [
             (event, audit.describe(event)) for event in selectors.invalidation_events(run.pk)
         ],
