@@ -6,6 +6,7 @@ or a CDN keeps one copy for everyone); their forms carry no per-visitor token, a
 are protected by Fetch Metadata instead (`crossorigin.refuse_cross_site`).
 """
 
+import functools
 import logging
 import re
 from contextlib import nullcontext
@@ -165,15 +166,24 @@ def thanks_page(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-def _signature_from_token(token: str, action: str, max_age, *fields: str):
-    """Return ((pk, state, withdrawn, statement, *fields), None, 200) or (None, template,
-    status). Only the columns the views need are read."""
+def _link_public_id(token: str, action: str, max_age):
+    """Return (public_id, None, 200), or (None, template, status) for a link that is expired
+    or was never the site's."""
     try:
-        public_id = tokens.read_token(token, action, max_age)
+        return tokens.read_token(token, action, max_age), None, 200
     except tokens.TokenExpired:
         return None, "statements/link_expired.html", 410
     except tokens.TokenInvalid:
         return None, "statements/link_invalid.html", 404
+
+
+def _signature_from_token(token: str, action: str, max_age, *fields: str, public_id=None):
+    """Return ((pk, state, withdrawn, statement, *fields), None, 200) or (None, template,
+    status). Only the columns the views need are read."""
+    if public_id is None:
+        public_id, error, status = _link_public_id(token, action, max_age)
+        if public_id is None:
+            return None, error, status
     found = (
         Signature.objects.filter(public_id=public_id)
         .values_list("pk", "state", "withdrawn_at", "statement_id", *fields)
@@ -186,6 +196,12 @@ def _signature_from_token(token: str, action: str, max_age, *fields: str):
     return (pk, state, withdrawn_at is not None, statement, *rest), None, 200
 
 
+def _personal(request: HttpRequest, template: str, context: dict | None = None, status=200):
+    """A page of one signer's own link: never shared, so none of its parts is kept in the
+    cache of fragments the shared pages use (their keys are the address, here a token's)."""
+    return render(request, template, {**(context or {}), "personal_page": True}, status=status)
+
+
 # What the confirmation page shows, so that nobody confirms details someone else typed.
 CONFIRM_DETAILS = ("kind", "full_name", "organisation_name", "show_publicly")
 
@@ -196,14 +212,27 @@ CONFIRM_DETAILS = ("kind", "full_name", "organisation_name", "show_publicly")
 def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows what is being confirmed and a button; only the POST confirms, because mail
     scanners follow links. The page is the signer's own: never cached."""
+    public_id, error, status = _link_public_id(
+        token, tokens.CONFIRM, settings.SIGNATURE_TOKEN_MAX_AGE
+    )
+    if public_id is None:
+        return _personal(request, error, status=status)
+    if request.method == "POST":
+        # The usual case, an unconfirmed signature, in one statement; anything else below.
+        done = services.signature_confirm_link(public_id=public_id)
+        if done is not None:
+            statement = selectors.statement_by_id_cached(done.statement_id)
+            st = selectors.statement_text_cached(statement, get_language())
+            signer = {name: getattr(done, name) for name in CONFIRM_DETAILS}
+            return _confirmed_page(request, st, done.state, signer=signer, already=False)
     found, error, status = _signature_from_token(
-        token, tokens.CONFIRM, settings.SIGNATURE_TOKEN_MAX_AGE, *CONFIRM_DETAILS
+        token, tokens.CONFIRM, None, *CONFIRM_DETAILS, public_id=public_id
     )
     if found is None:
-        return render(request, error, status=status)
+        return _personal(request, error, status=status)
     pk, state, withdrawn, statement, *details = found
     if withdrawn or state == Signature.State.WITHDRAWN:
-        return render(request, "statements/link_invalid.html", status=404)
+        return _personal(request, "statements/link_invalid.html", status=404)
     st = selectors.statement_text_cached(statement, get_language())
     signer = dict(zip(CONFIRM_DETAILS, details, strict=True))
     # A link opened again after its signature was confirmed says so.
@@ -212,19 +241,25 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         state = services.signature_confirm(signature_id=pk).state
     if request.method == "POST" or already:
         return _confirmed_page(request, st, state, signer=signer, already=already)
-    context = {"st": st, "signer": signer}
-    return render(request, "statements/confirm.html", context)
+    return _personal(request, "statements/confirm.html", {"st": st, "signer": signer})
 
 
 def _share_context(st) -> dict:
     """Links to each network's own share page, built here."""
-    url = settings.SITE_URL + reverse("statements:detail", kwargs={"slug": st.statement.slug})
+    return _share_links_for(settings.SITE_URL, st.statement.slug, st.text.title, get_language())
+
+
+@functools.lru_cache(maxsize=64)
+def _share_links_for(site_url: str, slug: str, title: str, language: str) -> dict:
+    # The same for every page of a statement in a language (the statement's, the thanks and
+    # confirmation pages), so built once per process: `language` keys the translated words.
+    url = site_url + reverse("statements:detail", kwargs={"slug": slug})
     return {
         "share_url": url,
         "share_links": share_links(
             url=url,
-            text=_("I have signed “%(title)s”. Sign it too:") % {"title": st.text.title},
-            subject=st.text.title,
+            text=_("I have signed “%(title)s”. Sign it too:") % {"title": title},
+            subject=title,
         ),
     }
 
@@ -236,7 +271,7 @@ def _confirmed_page(
     a cookie naming its statement and kind, so that the statement page stops asking this
     browser to sign it (static/js/signing.js); no other view reads it."""
     context = {"st": st, "state": state, "signer": signer, "already": already}
-    response = render(request, "statements/confirmed.html", {**context, **_share_context(st)})
+    response = _personal(request, "statements/confirmed.html", {**context, **_share_context(st)})
     if state in Signature.PUBLIC_STATES or state == Signature.State.AWAITING_MODERATION:
         name = signed_cookie_name(st.statement)
         # The kinds signed from this browser ("individual.organisation"): a link that asks
@@ -263,17 +298,17 @@ def withdraw(request: HttpRequest, token: str) -> HttpResponse:
         token, tokens.WITHDRAW, settings.WITHDRAW_TOKEN_MAX_AGE
     )
     if found is None:
-        return render(request, error, status=status)
+        return _personal(request, error, status=status)
     pk, state, withdrawn, statement = found
     st = selectors.statement_text_cached(statement, get_language())
     if request.method == "POST" or withdrawn:
         state = services.signature_withdraw(signature_id=pk).state
-        response = render(request, "statements/withdrawn.html", {"st": st, "state": state})
+        response = _personal(request, "statements/withdrawn.html", {"st": st, "state": state})
         if request.method == "POST":
             # The statement page asks this browser to sign again.
             response.delete_cookie(signed_cookie_name(statement), path="/", samesite="Lax")
         return response
-    return render(request, "statements/withdraw.html", {"st": st})
+    return _personal(request, "statements/withdraw.html", {"st": st})
 
 
 @shared(by_language=False)

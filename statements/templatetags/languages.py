@@ -1,12 +1,18 @@
 """The same page in every language the site offers: for the language links, hreflang and
 canonical."""
 
+import contextlib
 from dataclasses import dataclass
 
 from django import template
 from django.conf import settings
-from django.urls import reverse, translate_url
-from django.utils.translation import get_language, get_language_from_path, get_language_info
+from django.urls import NoReverseMatch, Resolver404, ResolverMatch, resolve, reverse
+from django.utils.translation import (
+    get_language,
+    get_language_from_path,
+    get_language_info,
+    override,
+)
 
 from statements import languages
 
@@ -31,11 +37,21 @@ class PageLanguages:
     x_default: str
 
 
-def _versions(path: str) -> list[LanguageVersion]:
+def _versions(path: str, match: ResolverMatch | None = None) -> list[LanguageVersion]:
+    """As translate_url(path, code) for each language, resolving the path once (or not at
+    all, given the request's own match): a signer's own pages are rendered afresh each time."""
     current = get_language()
+    if match is None:
+        try:
+            match = resolve(path)
+        except Resolver404:
+            match = None
     versions = []
     for code in languages.site_languages():
-        translated = translate_url(path, code)
+        translated = path
+        if match is not None:
+            with override(code), contextlib.suppress(NoReverseMatch):
+                translated = reverse(match.view_name, args=match.args, kwargs=match.kwargs)
         versions.append(
             LanguageVersion(
                 code=code,
@@ -73,7 +89,9 @@ def page_languages(context, path: str | None = None) -> PageLanguages | None:
     path = path or (request.path_info if request is not None else "")
     if not path or get_language_from_path(path) is None:
         return None
-    versions = _versions(path)
+    match = getattr(request, "resolver_match", None)
+    own = request is not None and path == request.path_info and match is not None
+    versions = _versions(path, match if own else None)
     current = next((version for version in versions if version.current), None)
     return PageLanguages(
         versions=versions,
