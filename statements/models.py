@@ -221,14 +221,16 @@ class Signature(models.Model):
     LIMITS = SIGNATURE_LIMITS
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    statement = models.ForeignKey(Statement, on_delete=models.PROTECT, related_name="signatures")
+    # Indexed by the composite indexes below, which all begin with it (Meta.indexes).
+    statement = models.ForeignKey(
+        Statement, on_delete=models.PROTECT, related_name="signatures", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=20, choices=SignatureKind.choices)
     state = models.CharField(
         _("state"),
         max_length=24,
         choices=SignatureState.choices,
         default=SignatureState.PENDING,
-        db_index=True,
     )
     language = models.CharField(_("language"), max_length=10, default="es")
     # Online, or gathered on paper and imported by an organiser (then without emails of ours,
@@ -245,6 +247,7 @@ class Signature(models.Model):
         null=True,
         blank=True,
         related_name="signatures",
+        db_index=False,  # a partial index of the few rows that have one (Meta.indexes)
     )
 
     # The individual, or the organisation's contact person.
@@ -278,7 +281,7 @@ class Signature(models.Model):
     # Consent and provenance: the notice version that was shown; a keyed hash, never the IP.
     consent_version = models.CharField(max_length=20)
     consent_at = models.DateTimeField()
-    ip_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    ip_hash = models.CharField(max_length=64, blank=True)
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
@@ -305,6 +308,7 @@ class Signature(models.Model):
         blank=True,
         related_name="signatures",
         verbose_name=_("referred by"),
+        db_index=False,  # a partial index of the few rows that have one (Meta.indexes)
     )
     # Campaign updates: a choice of its own, never implied by signing; when it was given (the
     # notice version shown is consent_version) and when it was taken back.
@@ -322,6 +326,22 @@ class Signature(models.Model):
         ]
         indexes = [
             models.Index(fields=["statement", "state", "kind"], name="signature_state_kind"),
+            # Every index is written by every sign POST (and, as the state is in them, by
+            # every confirmation): these are the lookups that need one, without the
+            # pattern-matching twins Django adds to an indexed text column on PostgreSQL,
+            # and, for the references most signatures do not have, of the rows that do.
+            models.Index(fields=["state"], name="signature_state"),
+            models.Index(fields=["ip_hash"], name="signature_ip_hash"),
+            models.Index(
+                fields=["paper_import"],
+                condition=Q(paper_import__isnull=False),
+                name="signature_paper_import",
+            ),
+            models.Index(
+                fields=["referrer"],
+                condition=Q(referrer__isnull=False),
+                name="signature_referrer",
+            ),
             # The public list pages, in their order: newest listed individuals first, and
             # organisations by country and name (searches add trigram indexes on PostgreSQL,
             # see migration 0002_listed_signatory_search).

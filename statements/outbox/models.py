@@ -66,8 +66,14 @@ class Email(models.Model):
     signature = models.ForeignKey(
         Signature, on_delete=models.CASCADE, null=True, blank=True, related_name="emails"
     )
+    # The two references most emails do not have are indexed where they are set (Meta).
     export = models.ForeignKey(
-        SignatoryExport, on_delete=models.CASCADE, null=True, blank=True, related_name="emails"
+        SignatoryExport,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="emails",
+        db_index=False,
     )
     # A campaign update to one signer: the update says what, the signature to whom.
     campaign_update = models.ForeignKey(
@@ -76,6 +82,7 @@ class Email(models.Model):
         null=True,
         blank=True,
         related_name="emails",
+        db_index=False,
     )
     language = models.CharField(_("language"), max_length=10)
     state = models.CharField(
@@ -97,6 +104,14 @@ class Email(models.Model):
             models.Index(fields=["due_at"], condition=Q(state="queued"), name="outbox_due"),
             models.Index(fields=["queued_at"], condition=Q(state="queued"), name="outbox_oldest"),
             models.Index(fields=["-queued_at"], condition=Q(state="failed"), name="outbox_failed"),
+            models.Index(
+                fields=["export"], condition=Q(export__isnull=False), name="outbox_export"
+            ),
+            models.Index(
+                fields=["campaign_update"],
+                condition=Q(campaign_update__isnull=False),
+                name="outbox_campaign_update",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

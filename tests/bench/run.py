@@ -102,6 +102,13 @@ COUNTS_PATH = f"/api/statements/{SLUG}/counts.json"
 SIGN_FLOOR = 191
 
 
+def web_slots() -> int:
+    """Requests the web processes serve at once: processes × threads, sized as in
+    petition/gunicorn.conf.py (WEB_CONCURRENCY, default one per core; WEB_THREADS, 4)."""
+    processes = _env_int("WEB_CONCURRENCY", os.cpu_count() or 1)
+    return processes * _env_int("WEB_THREADS", 4)
+
+
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "").strip()
     return int(value) if value else default
@@ -157,7 +164,10 @@ class Config:
             sign_seconds=_env_int("BENCH_SIGN_DURATION", 5 if quick else 60),
             confirm_seconds=_env_int("BENCH_DURATION", 5 if quick else 30),
             read_connections=_env_int("BENCH_CONNECTIONS", 16),
-            post_connections=_env_int("BENCH_POST_CONNECTIONS", 16),
+            # As many as the web processes serve at once (petition/gunicorn.conf.py): each
+            # POST then has a thread of its own, and more connections would only wait in
+            # gunicorn's queue, adding to every response time and to no rate.
+            post_connections=_env_int("BENCH_POST_CONNECTIONS", web_slots()),
             wrk_threads=_env_int("BENCH_WRK_THREADS", 2),
             email_timeout=_env_int("BENCH_EMAIL_TIMEOUT", 0),
             celery_concurrency=_env_int("BENCH_CELERY_CONCURRENCY", os.cpu_count() or 1),
@@ -660,8 +670,15 @@ def measure_emails(config: Config, stack: Stack, prefix: str, run_id: str) -> Re
         config, "emails", [worker.popen.pid, *_pool(worker.popen.pid)], min(timeout, 30)
     )
 
+    # The sink's log read on from where the last look stopped: read whole every tenth of a
+    # second, it cost this process a core's fifth at 15,000 lines, taken from the worker.
+    tail = email_bench.SinkTail(stack.sink_log)
+    seen = 0
+
     def delivered() -> int:
-        return sum(1 for line in _sink_lines(stack) if line[1].startswith(prefix))
+        nonlocal seen
+        seen += sum(1 for line in tail.new_lines() if line[1].startswith(prefix))
+        return seen
 
     with contextlib.suppress(RuntimeError):  # reported below
         wait_for(lambda: delivered() >= len(expected), timeout, "the confirmation emails")
@@ -832,11 +849,12 @@ def measure_confirm(config: Config, stack: Stack, work: Path, prefix: str) -> Re
         # Links ran out and were used again: the rows no longer time the run.
         window = config.confirm_seconds
     rate = ok / window
-    passed = rate >= 500 and errors == 0 and count == min(ok, len(paths))
+    # Its floor is relative to the yardstick (apply_relative_floors).
+    passed = errors == 0 and count == min(ok, len(paths))
     return Result(
         "confirmation POSTs",
         f"{rate:,.0f}/s, p99 {report['p99_ms']:.0f} ms, {errors} errors",
-        "≥ 500/s",
+        "no errors, each link confirms its signature",
         passed,
         {
             **report,
