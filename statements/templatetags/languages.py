@@ -89,15 +89,25 @@ def page_languages(context, path: str | None = None) -> PageLanguages | None:
     path = path or (request.path_info if request is not None else "")
     if not path or get_language_from_path(path) is None:
         return None
+    # Asked for twice by a page (its head and its language links): worked out once.
+    memo = getattr(request, "_page_languages", None) if request is not None else None
+    key = (path, get_language())
+    if memo is not None and key in memo:
+        return memo[key]
     match = getattr(request, "resolver_match", None)
     own = request is not None and path == request.path_info and match is not None
     versions = _versions(path, match if own else None)
     current = next((version for version in versions if version.current), None)
-    return PageLanguages(
+    found = PageLanguages(
         versions=versions,
         canonical=current.url if current else settings.SITE_URL + path,
         x_default=settings.SITE_URL + _without_language(path),
     )
+    if request is not None:
+        if memo is None:
+            memo = request._page_languages = {}
+        memo[key] = found
+    return found
 
 
 @register.simple_tag
