@@ -2,6 +2,8 @@
 the request, and the client gets that id back."""
 
 import re
+import time
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,17 @@ def site(transactional_db, tmp_path):
         running.stop()
 
 
+def _logged(log: Path, *words: str, seconds: float = 5) -> list[str]:
+    """The access log's lines with all these words: gunicorn writes a request's line once
+    its response has gone, so the client can read the log before the line is there."""
+    deadline = time.monotonic() + seconds
+    while True:
+        lines = [line for line in log.read_text().splitlines() if all(w in line for w in words)]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
 def test_the_application_uses_the_id_nginx_made(site, tmp_path):
     forged = "client-chosen-id-0001"
     status, headers, _ = site.get("/healthz/ready", **{"X-Request-ID": forged})
@@ -35,8 +48,7 @@ def test_the_application_uses_the_id_nginx_made(site, tmp_path):
     assert re.fullmatch(r"[0-9a-f]{32}", rid), rid
     # Not the one the client sent: only the proxy names requests.
     assert rid != forged
-    log = (tmp_path / "access.log").read_text()
-    (line,) = [line for line in log.splitlines() if "/healthz/ready" in line and rid in line]
+    (line,) = _logged(tmp_path / "access.log", "/healthz/ready", rid)
     assert line.endswith(rid)
     # A copy from the cache answers with this request's id, not the one that filled it.
     first = site.get("/en/")[1]["x-request-id"]
