@@ -121,3 +121,51 @@ def test_envelope_addresses_are_djangos(smtp_backend, address):
 )
 def test_envelope_addresses_are_djangos_for_any_ascii_address(smtp_backend, local, domain):
     _compare(smtp_backend, f"{local}@{domain}")
+
+
+@hypothesis.given(
+    name=hypothesis.strategies.sampled_from(["Subject", "To", "Message-ID", "Content-Type"]),
+    value=hypothesis.strategies.one_of(
+        hypothesis.strategies.text(max_size=120),
+        hypothesis.strategies.text(
+            hypothesis.strategies.sampled_from(" \t;:=\"'<>@.-_aZ09é\r\n\x85\u2028"), max_size=90
+        ),
+        hypothesis.strategies.from_regex(r"[ -~]{0,90}", fullmatch=True),
+    ),
+)
+@pytest.mark.parametrize("linesep", ["\r\n", "\n"])
+def test_headers_are_folded_as_by_compat32(linesep, name, value):
+    """The policy's shortcuts (a short ASCII line as it is, non-ASCII text encoded once)
+    write what compat32 writes."""
+    from statements.emails import _Compat32
+
+    stock = email.policy.compat32.clone(linesep=linesep)
+    ours = _Compat32(linesep=linesep)
+    try:
+        expected = stock.fold_binary(name, value)
+    except Exception as exc:
+        with pytest.raises(type(exc)):
+            ours.fold_binary(name, value)
+        return
+    assert ours.fold_binary(name, value) == expected
+    assert ours.fold_binary(name, value) == expected  # the second time from the cache
+
+
+@pytest.mark.parametrize("address", [*ADDRESSES, "Солидарность <noreply@example.org>"])
+def test_header_addresses_are_encoded_as_by_the_parser(address):
+    from statements.emails import _address, _encoded_address
+
+    assert _address(address) == _encoded_address.__wrapped__(address)
+
+
+@hypothesis.given(
+    local=hypothesis.strategies.from_regex(
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,20}", fullmatch=True
+    ),
+    domain=hypothesis.strategies.from_regex(r"[A-Za-z0-9.-]{1,20}", fullmatch=True),
+)
+def test_header_addresses_are_encoded_as_by_the_parser_for_any_ascii_address(local, domain):
+    from statements.emails import _address, _encoded_address
+
+    address = f"{local}@{domain}"
+    assert _address(address) == _encoded_address.__wrapped__(address)
