@@ -410,14 +410,22 @@ JOIN_SECONDS = 60
 
 
 class _Channel(threading.Thread):
-    """One connection to the mail server, taking drafts from the batch's common queue."""
+    """One connection to the mail server, taking drafts from the batch's common queue. Its
+    last word is FINISHED, so the task's thread knows at once when all are done."""
 
     def __init__(self, work: collections.deque, outcomes: queue.Queue, stop: threading.Event):
         super().__init__(daemon=True, name="outbox-smtp")
         self.work, self.outcomes, self.stop = work, outcomes, stop
         self.recorded = threading.Event()
+        self.finished = False  # its FINISHED taken (by the task's thread)
 
     def run(self) -> None:
+        try:
+            self._send()
+        finally:
+            self.outcomes.put((self, None, FINISHED, ""))
+
+    def _send(self) -> None:
         backend = mailers.default
         send = _sender_for(backend)
         try:
@@ -448,6 +456,14 @@ class _Channel(threading.Thread):
                 backend.close()
 
 
+FINISHED = "finished"
+
+
+def _busy(channels: list[_Channel], outcomes: queue.Queue) -> bool:
+    """Whether an outcome is waiting or may still come."""
+    return not outcomes.empty() or any(c.is_alive() and not c.finished for c in channels)
+
+
 def _send_parallel(batch: _Batch, drafts: list[Draft], count: int) -> None:
     result = batch.result
     work = collections.deque(drafts)
@@ -458,7 +474,7 @@ def _send_parallel(batch: _Batch, drafts: list[Draft], count: int) -> None:
         channel.start()
     stopped = ""
     try:
-        while any(channel.is_alive() for channel in channels) or not outcomes.empty():
+        while _busy(channels, outcomes):
             try:
                 taken = [outcomes.get(timeout=0.2)]
             except queue.Empty:
@@ -500,7 +516,10 @@ def _owe_all(batch: _Batch, taken: list) -> str:
     """Owe the outcomes of `taken` (the emails sent in one mark); what a connection that is
     gone said, if one is."""
     stopped, sent = "", []
-    for _channel, draft, outcome, error in taken:
+    for channel, draft, outcome, error in taken:
+        if outcome == FINISHED:
+            channel.finished = True
+            continue
         if draft is None:
             stopped = error  # this connection is gone; the others go on
             continue
@@ -519,7 +538,7 @@ def _stop_channels(batch: _Batch, channels, outcomes: queue.Queue, stop: threadi
     stop.set()
     for channel in channels:  # those whose outcome could not be recorded
         channel.recorded.set()
-    while any(channel.is_alive() for channel in channels) or not outcomes.empty():
+    while _busy(channels, outcomes):
         try:
             taken = outcomes.get(timeout=0.2)
         except queue.Empty:

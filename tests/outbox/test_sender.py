@@ -1,11 +1,13 @@
 """The batch sender against a real SMTP server (aiosmtpd): one connection per batch, each row
 marked as the server accepts it, and every failure sorted and recorded."""
 
+import queue
 import re
 import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError, connection
@@ -117,6 +119,32 @@ def test_outcomes_waiting_together_are_marked_by_one_update_before_their_connect
             if thread in last_sent:
                 assert marked_at[last_sent[thread]] < i
             last_sent[thread] = address
+
+
+def test_a_batch_over_several_connections_ends_as_soon_as_they_are_done(
+    statement, smtp_mailer, settings, monkeypatch
+):
+    """Each connection's last word wakes the task's thread: it does not wait out a poll of
+    the outcomes (0.2 s a batch) to find that all are finished."""
+    settings.OUTBOX_SMTP_CONNECTIONS, settings.OUTBOX_EMAILS_PER_CONNECTION = 3, 1
+    queue_confirmations(statement, 6)
+    waits = []
+
+    class Outcomes(queue.Queue):
+        def get(self, block=True, timeout=None):
+            try:
+                item = super().get(block, timeout)
+            except queue.Empty:
+                if block:
+                    waits.append("nothing came")
+                raise
+            if block:
+                waits.append(item[2])
+            return item
+
+    monkeypatch.setattr(sender, "queue", SimpleNamespace(Queue=Outcomes, Empty=queue.Empty))
+    assert send_due().sent == 6
+    assert waits[-1] == sender.FINISHED
 
 
 def test_with_several_connections_failures_are_sorted_as_with_one(statement, smtp_mailer, settings):
