@@ -121,3 +121,89 @@ def test_envelope_addresses_are_djangos(smtp_backend, address):
 )
 def test_envelope_addresses_are_djangos_for_any_ascii_address(smtp_backend, local, domain):
     _compare(smtp_backend, f"{local}@{domain}")
+
+
+@hypothesis.given(
+    name=hypothesis.strategies.sampled_from(["Subject", "To", "Message-ID", "Content-Type"]),
+    value=hypothesis.strategies.one_of(
+        hypothesis.strategies.text(max_size=120),
+        hypothesis.strategies.text(
+            hypothesis.strategies.sampled_from(" \t;:=\"'<>@.-_aZ09é\r\n\x85\u2028"), max_size=90
+        ),
+        hypothesis.strategies.from_regex(r"[ -~]{0,90}", fullmatch=True),
+    ),
+)
+@pytest.mark.parametrize("linesep", ["\r\n", "\n"])
+def test_headers_are_folded_as_by_compat32(linesep, name, value):
+    """The policy's shortcuts (a short ASCII line as it is, non-ASCII text encoded once)
+    write what compat32 writes."""
+    from statements.emails import _Compat32
+
+    stock = email.policy.compat32.clone(linesep=linesep)
+    ours = _Compat32(linesep=linesep)
+    try:
+        expected = stock.fold_binary(name, value)
+    except Exception as exc:
+        with pytest.raises(type(exc)):
+            ours.fold_binary(name, value)
+        return
+    assert ours.fold_binary(name, value) == expected
+    assert ours.fold_binary(name, value) == expected  # the second time from the cache
+
+
+@pytest.mark.parametrize("address", [*ADDRESSES, "Солидарность <noreply@example.org>"])
+def test_header_addresses_are_encoded_as_by_the_parser(address):
+    from statements.emails import _address, _encoded_address
+
+    assert _address(address) == _encoded_address.__wrapped__(address)
+
+
+@hypothesis.given(
+    local=hypothesis.strategies.from_regex(
+        r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]{1,20}", fullmatch=True
+    ),
+    domain=hypothesis.strategies.from_regex(r"[A-Za-z0-9.-]{1,20}", fullmatch=True),
+)
+def test_header_addresses_are_encoded_as_by_the_parser_for_any_ascii_address(local, domain):
+    from statements.emails import _address, _encoded_address
+
+    address = f"{local}@{domain}"
+    assert _address(address) == _encoded_address.__wrapped__(address)
+
+
+@pytest.fixture
+def fixed_headers(monkeypatch):
+    """The boundary, Date and Message-ID the same for every message built."""
+    import secrets
+
+    from statements import emails
+
+    monkeypatch.setattr(secrets, "token_hex", lambda n: "ab" * n)
+    monkeypatch.setattr(emails, "formatdate", lambda usegmt: "Tue, 01 Dec 2026 06:00:00 GMT")
+    monkeypatch.setattr(emails, "make_msgid", lambda domain: f"<1.2.3@{domain}>")
+
+
+@hypothesis.settings(suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture])
+@hypothesis.given(
+    subject=hypothesis.strategies.text(max_size=100),
+    to=hypothesis.strategies.sampled_from(ADDRESSES[:7]),
+    text=hypothesis.strategies.one_of(
+        hypothesis.strategies.text(max_size=300),
+        hypothesis.strategies.text(
+            hypothesis.strategies.sampled_from("ab é\r\n\x85\u2028-=."), max_size=1200
+        ),
+    ),
+    html=hypothesis.strategies.text(max_size=300),
+)
+def test_smtp_bytes_are_the_email_packages(fixed_headers, subject, to, text, html):
+    """What send_on() puts on the wire, written directly: the bytes of
+    message(policy=SMTP).as_bytes(), whatever the text."""
+    message = FastEmailMessage.build(subject, text, html, to=to, language="en")
+    message.extra_headers["Reply-To"] = "Солидарность <contact@example.org>"
+    assert message.smtp_bytes() == message.message(policy=email.policy.SMTP).as_bytes()
+
+
+@pytest.mark.parametrize("subject,to,text", CASES)
+def test_smtp_bytes_of_the_cases_are_the_email_packages(fixed_headers, subject, to, text):
+    message = FastEmailMessage.build(subject, text, f"<p>{text}</p>", to=to, language="ru")
+    assert message.smtp_bytes() == message.message(policy=email.policy.SMTP).as_bytes()

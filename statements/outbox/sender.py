@@ -134,33 +134,44 @@ def _record_failure(email: Email, error: str) -> None:
             )
 
 
-def mark_sent(email: Email) -> None:
+def mark_sent(emails: list[Email]) -> None:
+    """Mark emails the server accepted sent: all in one UPDATE (what several connections
+    hand over at once), an endorsement's notice with its audit event."""
     now = timezone.now()
-    if email.kind != Kind.ENDORSEMENT_PUBLISHED:
-        # Once per email sent: written once per process, not compiled by the ORM each time
-        # (a third of what a sender spent on an email).
+    plain = [email.pk for email in emails if email.kind != Kind.ENDORSEMENT_PUBLISHED]
+    if plain:
+        # Written once per process, not compiled by the ORM each time (a third of what a
+        # sender spent on an email).
         connection = transaction.get_connection()
         sent_at = Email._meta.get_field("sent_at").get_db_prep_value(now, connection)
         with connection.cursor() as cursor:
-            cursor.execute(_mark_sent_statement(), [sent_at, email.pk])
-        return
-    sent = Email.objects.filter(pk=email.pk, state=State.QUEUED)
-    with transaction.atomic():
-        sent.update(state=State.SENT, sent_at=now, claim=None, attempts=F("attempts") + 1)
-        AuditEvent.objects.create(
-            action=AUDIT_ENDORSEMENT_PUBLISHED, signature_id=email.signature_id, created_at=now
-        )
+            if connection.vendor == "postgresql":
+                cursor.execute(_mark_sent_statement(None), [sent_at, plain])
+            else:
+                cursor.execute(_mark_sent_statement(len(plain)), [sent_at, *plain])
+    for email in emails:
+        if email.kind == Kind.ENDORSEMENT_PUBLISHED:
+            sent = Email.objects.filter(pk=email.pk, state=State.QUEUED)
+            with transaction.atomic():
+                sent.update(state=State.SENT, sent_at=now, claim=None, attempts=F("attempts") + 1)
+                AuditEvent.objects.create(
+                    action=AUDIT_ENDORSEMENT_PUBLISHED,
+                    signature_id=email.signature_id,
+                    created_at=now,
+                )
 
 
 @functools.cache
-def _mark_sent_statement() -> str:
-    """The UPDATE of `Email.objects.filter(pk=…, state=QUEUED).update(state=SENT,
-    sent_at=…, claim=None, attempts=F("attempts") + 1)`."""
+def _mark_sent_statement(count: int | None) -> str:
+    """The UPDATE of `Email.objects.filter(pk__in=…, state=QUEUED).update(state=SENT,
+    sent_at=…, claim=None, attempts=F("attempts") + 1)`: for `count` ids, or for one array
+    of them (None, PostgreSQL)."""
     quote = transaction.get_connection().ops.quote_name
+    ids = "= ANY(%s)" if count is None else f"IN ({', '.join(['%s'] * count)})"
     return (
         f"UPDATE {quote(Email._meta.db_table)} SET state = '{State.SENT}', "  # noqa: S608
         f"sent_at = %s, claim = NULL, attempts = attempts + 1 "
-        f"WHERE {quote(Email._meta.pk.column)} = %s AND state = '{State.QUEUED}'"
+        f"WHERE {quote(Email._meta.pk.column)} {ids} AND state = '{State.QUEUED}'"
     )
 
 
@@ -357,17 +368,27 @@ SENT = "sent"
 
 def _record_outcome(batch: _Batch, email: Email, outcome: str, error: str) -> None:
     """Record what became of one message: sent, refused for good, or to be tried again."""
+    _owe(batch, email, outcome, error)
+    batch.flush()
+
+
+def _owe(batch: _Batch, email: Email, outcome: str, error: str) -> None:
+    """Count an outcome and owe its record (batch.flush() writes it)."""
     result = batch.result
     if outcome == SENT:
-        batch.record(mark_sent, email)
-        result.sent += 1
-        result.sent_ids.append(email.pk)
+        _owe_sent(batch, [email])
     elif outcome == "permanent":
-        batch.record(mark_failed, email, error)
+        batch.owed.append((mark_failed, email, error))
         result.failed += 1
     else:
-        batch.record(mark_retry, email, error)
+        batch.owed.append((mark_retry, email, error))
         result.retried += 1
+
+
+def _owe_sent(batch: _Batch, emails: list[Email]) -> None:
+    batch.owed.append((mark_sent, emails))
+    batch.result.sent += len(emails)
+    batch.result.sent_ids.extend(email.pk for email in emails)
 
 
 # --- Several connections at once -------------------------------------------------------------
@@ -375,7 +396,8 @@ def _record_outcome(batch: _Batch, email: Email, outcome: str, error: str) -> No
 # A message costs the sender CPU (building it) and then waiting (four exchanges with the mail
 # server, which spends its own time on each). With several connections the waits of one
 # overlap the work of the others: each connection is a thread that sends, hands the outcome
-# to the task's own thread, and waits for it to be recorded before it sends again. So the
+# to the task's own thread, and waits for it to be recorded before it sends again. The task's
+# thread takes every outcome waiting at once and marks those sent with one UPDATE. So the
 # database is used by the task's thread alone, each row is still marked as soon as the server
 # accepted it, and at most one accepted message per connection is unmarked at any moment
 # (what a worker killed at that moment could send twice). Nothing is locked meanwhile: the
@@ -388,14 +410,22 @@ JOIN_SECONDS = 60
 
 
 class _Channel(threading.Thread):
-    """One connection to the mail server, taking drafts from the batch's common queue."""
+    """One connection to the mail server, taking drafts from the batch's common queue. Its
+    last word is FINISHED, so the task's thread knows at once when all are done."""
 
     def __init__(self, work: collections.deque, outcomes: queue.Queue, stop: threading.Event):
         super().__init__(daemon=True, name="outbox-smtp")
         self.work, self.outcomes, self.stop = work, outcomes, stop
         self.recorded = threading.Event()
+        self.finished = False  # its FINISHED taken (by the task's thread)
 
     def run(self) -> None:
+        try:
+            self._send()
+        finally:
+            self.outcomes.put((self, None, FINISHED, ""))
+
+    def _send(self) -> None:
         backend = mailers.default
         send = _sender_for(backend)
         try:
@@ -426,6 +456,14 @@ class _Channel(threading.Thread):
                 backend.close()
 
 
+FINISHED = "finished"
+
+
+def _busy(channels: list[_Channel], outcomes: queue.Queue) -> bool:
+    """Whether an outcome is waiting or may still come."""
+    return not outcomes.empty() or any(c.is_alive() and not c.finished for c in channels)
+
+
 def _send_parallel(batch: _Batch, drafts: list[Draft], count: int) -> None:
     result = batch.result
     work = collections.deque(drafts)
@@ -436,19 +474,19 @@ def _send_parallel(batch: _Batch, drafts: list[Draft], count: int) -> None:
         channel.start()
     stopped = ""
     try:
-        while any(channel.is_alive() for channel in channels) or not outcomes.empty():
+        while _busy(channels, outcomes):
             try:
-                channel, draft, outcome, error = outcomes.get(timeout=0.2)
+                taken = [outcomes.get(timeout=0.2)]
             except queue.Empty:
                 batch.renew()
                 continue
-            try:
-                if draft is None:
-                    stopped = error  # this connection is gone; the others go on
-                    continue
-                batch.pending.remove(draft.email)
-                _record_outcome(batch, draft.email, outcome, error)
-            finally:
+            # With every outcome already waiting: one UPDATE marks all those sent.
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    taken.append(outcomes.get_nowait())
+            stopped = _owe_all(batch, taken) or stopped
+            batch.flush()
+            for channel, *_outcome in taken:
                 channel.recorded.set()
             batch.renew()
     except SoftTimeLimitExceeded:
@@ -474,29 +512,39 @@ def _send_parallel(batch: _Batch, drafts: list[Draft], count: int) -> None:
         result.released += len(untried)
 
 
+def _owe_all(batch: _Batch, taken: list) -> str:
+    """Owe the outcomes of `taken` (the emails sent in one mark); what a connection that is
+    gone said, if one is."""
+    stopped, sent = "", []
+    for channel, draft, outcome, error in taken:
+        if outcome == FINISHED:
+            channel.finished = True
+            continue
+        if draft is None:
+            stopped = error  # this connection is gone; the others go on
+            continue
+        batch.pending.remove(draft.email)
+        if outcome == SENT:
+            sent.append(draft.email)
+        else:
+            _owe(batch, draft.email, outcome, error)
+    if sent:
+        _owe_sent(batch, sent)
+    return stopped
+
+
 def _stop_channels(batch: _Batch, channels, outcomes: queue.Queue, stop: threading.Event):
     """Let each connection finish the message it is sending, and owe its outcome."""
     stop.set()
-    while any(channel.is_alive() for channel in channels) or not outcomes.empty():
+    for channel in channels:  # those whose outcome could not be recorded
+        channel.recorded.set()
+    while _busy(channels, outcomes):
         try:
-            channel, draft, outcome, error = outcomes.get(timeout=0.2)
+            taken = outcomes.get(timeout=0.2)
         except queue.Empty:
             continue
-        if draft is not None:
-            batch.pending.remove(draft.email)
-            function = {SENT: mark_sent, "permanent": mark_failed}.get(outcome, mark_retry)
-            batch.owed.append((function, draft.email) + (() if outcome == SENT else (error,)))
-            _count(batch.result, outcome)
-        channel.recorded.set()
-
-
-def _count(result: BatchResult, outcome: str) -> None:
-    if outcome == SENT:
-        result.sent += 1
-    elif outcome == "permanent":
-        result.failed += 1
-    else:
-        result.retried += 1
+        _owe_all(batch, [taken])
+        taken[0].recorded.set()
 
 
 def _sender_for(backend):

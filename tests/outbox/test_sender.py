@@ -1,9 +1,13 @@
 """The batch sender against a real SMTP server (aiosmtpd): one connection per batch, each row
 marked as the server accepts it, and every failure sorted and recorded."""
 
+import queue
 import re
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.db import OperationalError, connection
@@ -60,6 +64,87 @@ def test_a_large_batch_goes_over_several_connections_each_row_marked_once(
     queue_confirmations(statement, 5)
     assert send_due().sent == 5
     assert smtp_mailer.connections == 4
+
+
+def test_outcomes_waiting_together_are_marked_by_one_update_before_their_connections_go_on(
+    statement, smtp_mailer, settings, monkeypatch
+):
+    """While the task's thread records one outcome, the others that arrive wait, and are
+    then marked sent all at once; no connection sends again before its last email is marked."""
+    settings.OUTBOX_SMTP_CONNECTIONS, settings.OUTBOX_EMAILS_PER_CONNECTION = 3, 1
+    emails = queue_confirmations(statement, 12)
+    log, lock = [], threading.Lock()
+    stock_mark, stock_sender_for = sender.mark_sent, sender._sender_for
+
+    def slow_mark(marked):
+        if not any(entry[0] == "marked" for entry in log):
+            time.sleep(0.3)  # the first mark is slow: the other connections' outcomes wait
+        stock_mark(marked)
+        with lock:
+            log.append(("marked", {e.signature.email for e in marked}, len(marked)))
+
+    def logging_sender_for(backend):
+        send = stock_sender_for(backend)
+
+        def logged(message):
+            with lock:
+                log.append(("sending", threading.current_thread(), message.to[0]))
+            send(message)
+
+        return logged
+
+    monkeypatch.setattr(sender, "mark_sent", slow_mark)
+    monkeypatch.setattr(sender, "_sender_for", logging_sender_for)
+    updates = []
+
+    def count_marks(execute, sql, params, many, context):
+        if sql.startswith('UPDATE "outbox_email"') and "sent_at" in sql:
+            updates.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count_marks):
+        result = send_due()
+    assert result.sent == 12 and states(emails) == [SENT] * 12
+    marks = [entry for entry in log if entry[0] == "marked"]
+    assert len(updates) == len(marks) < 12  # one UPDATE a mark, and fewer marks than emails
+    assert max(count for _m, _addresses, count in marks) > 1
+    # Each connection's next email goes only once its previous one is marked.
+    marked_at = {
+        address: i for i, (what, *rest) in enumerate(log) if what == "marked" for address in rest[0]
+    }
+    last_sent: dict = {}
+    for i, (what, *rest) in enumerate(log):
+        if what == "sending":
+            thread, address = rest
+            if thread in last_sent:
+                assert marked_at[last_sent[thread]] < i
+            last_sent[thread] = address
+
+
+def test_a_batch_over_several_connections_ends_as_soon_as_they_are_done(
+    statement, smtp_mailer, settings, monkeypatch
+):
+    """Each connection's last word wakes the task's thread: it does not wait out a poll of
+    the outcomes (0.2 s a batch) to find that all are finished."""
+    settings.OUTBOX_SMTP_CONNECTIONS, settings.OUTBOX_EMAILS_PER_CONNECTION = 3, 1
+    queue_confirmations(statement, 6)
+    waits = []
+
+    class Outcomes(queue.Queue):
+        def get(self, block=True, timeout=None):
+            try:
+                item = super().get(block, timeout)
+            except queue.Empty:
+                if block:
+                    waits.append("nothing came")
+                raise
+            if block:
+                waits.append(item[2])
+            return item
+
+    monkeypatch.setattr(sender, "queue", SimpleNamespace(Queue=Outcomes, Empty=queue.Empty))
+    assert send_due().sent == 6
+    assert waits[-1] == sender.FINISHED
 
 
 def test_with_several_connections_failures_are_sorted_as_with_one(statement, smtp_mailer, settings):
@@ -244,11 +329,11 @@ def test_the_time_limit_with_several_connections_gives_the_rest_back(
     emails = queue_confirmations(statement, 12)
     stock, hits = sender.mark_sent, []
 
-    def time_runs_out(email):
+    def time_runs_out(emails):
         if not hits:
-            hits.append(email)
+            hits.append(emails)
             raise SoftTimeLimitExceeded()
-        stock(email)
+        stock(emails)
 
     monkeypatch.setattr(sender, "mark_sent", time_runs_out)
     result = send_due()

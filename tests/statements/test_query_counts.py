@@ -150,8 +150,8 @@ def test_a_batch_of_emails_costs_two_queries_and_one_update_each(
     emails = queue_confirmations(statement, 20)
     claim, ids = relay.claim_batch(size=100)
     # The hold on the batch and its rows with their signatures, in one transaction (here a
-    # savepoint), then one UPDATE per email sent, on PostgreSQL committed without waiting
-    # for the disk (SET … RESET).
+    # savepoint), then one UPDATE per email sent (one connection: each is marked before the
+    # next goes), on PostgreSQL committed without waiting for the disk (SET … RESET).
     before, after = (["SET"], ["RESET"]) if connection.vendor == "postgresql" else ([], [])
     take = ["SAVEPOINT", "UPDATE", "SELECT", "RELEASE"]
     with django_assert_num_queries(len(take + before + after) + 20) as captured:
