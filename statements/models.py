@@ -330,7 +330,9 @@ class Signature(models.Model):
             # every confirmation): these are the lookups that need one, without the
             # pattern-matching twins Django adds to an indexed text column on PostgreSQL,
             # and, for the references most signatures do not have, of the rows that do.
-            models.Index(fields=["state"], name="signature_state"),
+            # None on the state alone: every query by state names the statement (the index
+            # above) or a time (created_at's), and one would tempt the planner, whose
+            # statistics rarely see unconfirmed rows, to walk all of them to confirm one.
             models.Index(fields=["ip_hash"], name="signature_ip_hash"),
             models.Index(
                 fields=["paper_import"],

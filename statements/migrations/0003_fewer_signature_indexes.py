@@ -38,10 +38,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='signature',
-            index=models.Index(fields=['state'], name='signature_state'),
-        ),
-        migrations.AddIndex(
-            model_name='signature',
             index=models.Index(fields=['ip_hash'], name='signature_ip_hash'),
         ),
         migrations.AddIndex(
