@@ -177,13 +177,9 @@ def _link_public_id(token: str, action: str, max_age):
         return None, "statements/link_invalid.html", 404
 
 
-def _signature_from_token(token: str, action: str, max_age, *fields: str, public_id=None):
+def _signature_by_public_id(public_id, *fields: str):
     """Return ((pk, state, withdrawn, statement, *fields), None, 200) or (None, template,
     status). Only the columns the views need are read."""
-    if public_id is None:
-        public_id, error, status = _link_public_id(token, action, max_age)
-        if public_id is None:
-            return None, error, status
     found = (
         Signature.objects.filter(public_id=public_id)
         .values_list("pk", "state", "withdrawn_at", "statement_id", *fields)
@@ -225,9 +221,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
             st = selectors.statement_text_cached(statement, get_language())
             signer = {name: getattr(done, name) for name in CONFIRM_DETAILS}
             return _confirmed_page(request, st, done.state, signer=signer, already=False)
-    found, error, status = _signature_from_token(
-        token, tokens.CONFIRM, None, *CONFIRM_DETAILS, public_id=public_id
-    )
+    found, error, status = _signature_by_public_id(public_id, *CONFIRM_DETAILS)
     if found is None:
         return _personal(request, error, status=status)
     pk, state, withdrawn, statement, *details = found
@@ -294,9 +288,12 @@ def _confirmed_page(
 @require_http_methods(["GET", "HEAD", "POST"])
 def withdraw(request: HttpRequest, token: str) -> HttpResponse:
     """Two steps like confirmation: the GET asks, the POST withdraws and erases."""
-    found, error, status = _signature_from_token(
+    public_id, error, status = _link_public_id(
         token, tokens.WITHDRAW, settings.WITHDRAW_TOKEN_MAX_AGE
     )
+    if public_id is None:
+        return _personal(request, error, status=status)
+    found, error, status = _signature_by_public_id(public_id)
     if found is None:
         return _personal(request, error, status=status)
     pk, state, withdrawn, statement = found

@@ -421,11 +421,11 @@ class _Channel(threading.Thread):
 
     def run(self) -> None:
         try:
-            self._send()
+            self._deliver()
         finally:
             self.outcomes.put((self, None, FINISHED, ""))
 
-    def _send(self) -> None:
+    def _deliver(self) -> None:
         backend = mailers.default
         send = _sender_for(backend)
         try:
